@@ -1,0 +1,55 @@
+# allied-c2: every target sets itself up from scratch; see README "Quick start".
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STATIC := src/allied_c2/web/static/index.html
+FRONTEND_SRC := $(shell find frontend/src frontend/index.html frontend/package.json frontend/package-lock.json frontend/vite.config.* -type f 2>/dev/null)
+
+.PHONY: setup demo serve test lint bench clean frontend browser services
+
+setup: $(STAMP) $(STATIC)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+# The web COP is built from frontend/ into the Python package (never hand-edited).
+$(STATIC): $(FRONTEND_SRC)
+	@if [ -f frontend/package.json ]; then \
+	  cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
+	fi
+
+frontend: $(STATIC)
+
+demo: setup
+	$(BIN)/allied-c2 demo --data-dir var/demo
+
+serve: setup
+	$(BIN)/allied-c2 serve --data-dir var
+
+# Installs Debian chromium for the browser tests and starts local services
+# (PostgreSQL) where this machine has them; both are no-ops when already there.
+services:
+	@bash scripts/ensure-test-services.sh
+
+browser:
+	@bash scripts/ensure-chromium.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
+
+test: setup services browser lint
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python -m bench.run --out var/bench
+
+clean:
+	rm -rf $(VENV) var src/allied_c2/web/static frontend/node_modules .mypy_cache .pytest_cache .ruff_cache

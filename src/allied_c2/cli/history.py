@@ -1,0 +1,9 @@
+"""`allied-c2 history`."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,9 @@
+"""`allied-c2 serve`, `demo` and `watch`."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass
