@@ -67,6 +67,9 @@ class Config:
     # A client whose last N frames were all unusable is disconnected.
     garbage_threshold: int = 20
     negotiation_timeout: float = 60.0
+    # A client sending more than this many events per second is paused (not cut
+    # off, nothing dropped) for the rest of the second; 0 disables the limit.
+    max_events_per_second: int = 2000
     # Per-client outgoing queue: how many items may wait before coalescing by uid
     # starts, and how long a client may stay behind before it is disconnected.
     queue_max_items: int = 4096
@@ -78,6 +81,11 @@ class Config:
     store_backlog_pause: int = 100_000
     picture_sweep_interval: float = 5.0
     offer_tak_protocol: bool = True
+    # Write the (default) marking into unmarked events so every item that leaves
+    # the server carries its marking.
+    stamp_markings: bool = True
+    # How often the identity directory looks for user/certificate/token changes.
+    directory_poll_interval: float = 2.0
     default_marking: str = "UNCLASSIFIED"
     anonymous: AnonymousProfile = field(default_factory=AnonymousProfile)
     security_policy: Path | None = None  # TOML: level equivalence, tetragraphs

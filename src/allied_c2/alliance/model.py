@@ -117,6 +117,36 @@ class RequestKind:
     default_hours_per_hop: float = 4.0
 
 
+@dataclass(frozen=True, slots=True)
+class UnitPosition:
+    """Exercise data: where a unit starts, when it is not at its home base."""
+
+    org: str
+    location: Location
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadHint:
+    """Exercise data: how often a kind of request arises, and from whom."""
+
+    request_kind: str
+    per_day: float
+    originators: tuple[str, ...] = ()
+    urgent_share: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Exercise:
+    """Optional exercise data a scenario carries alongside its structure."""
+
+    name: str
+    start: str | None = None  # ISO 8601 UTC, e.g. "2025-11-03T00:00:00Z"
+    description: str = ""
+    positions: tuple[UnitPosition, ...] = ()
+    workload: tuple[WorkloadHint, ...] = ()
+
+
 @dataclass(slots=True)
 class Structure:
     """A whole command structure: what a scenario file loads into."""
@@ -129,6 +159,7 @@ class Structure:
     authorities: list[DecisionAuthority] = field(default_factory=list)
     request_kinds: dict[str, RequestKind] = field(default_factory=dict)
     parameters: dict[str, object] = field(default_factory=dict)
+    exercise: Exercise | None = None
 
     def org(self, org_id: str) -> Organisation:
         return self.organisations[org_id]

@@ -1,0 +1,255 @@
+// The requests board: decision requests by state, time to needed-by, who holds them,
+// the four staff clocks, and the actions the server allows the signed-in principal.
+
+import { apiPost } from "./api";
+import { h, testId } from "./dom";
+import { formatPortion, markingClass, parseMarking } from "./marking";
+import { CLOCKS, clockText, dtg, until } from "./time";
+import type { DecisionRequest } from "./types";
+
+const STATES: { id: string; title: string }[] = [
+  { id: "submitted", title: "Submitted" },
+  { id: "in_review", title: "In review" },
+  { id: "coordination", title: "Coordination" },
+  { id: "returned", title: "Returned" },
+  { id: "approved", title: "Approved" },
+  { id: "denied", title: "Denied" },
+  { id: "withdrawn", title: "Withdrawn" },
+];
+const ACTION_TITLES: Record<string, string> = {
+  approve: "Approve",
+  deny: "Deny",
+  forward: "Forward",
+  return: "Return",
+  concur: "Concur",
+  nonconcur: "Non-concur",
+  comment: "Comment",
+};
+const PAST: Record<string, string> = {
+  approve: "approved",
+  deny: "denied",
+  forward: "forwarded",
+  return: "returned",
+  concur: "concurred",
+  nonconcur: "non-concurred",
+  comment: "commented",
+};
+
+export class RequestsBoard {
+  readonly el: HTMLElement;
+  private readonly clocks: HTMLElement;
+  private readonly body: HTMLElement;
+  private requests = new Map<string, DecisionRequest>();
+  private errors = new Map<string, string>();
+  private busy = new Set<string>();
+  private orgName: (id: string) => string = (id) => id;
+
+  constructor(
+    private readonly actor: () => string,
+    private readonly reload: () => Promise<void>,
+    private readonly onChange: () => void,
+  ) {
+    this.clocks = h(
+      "div",
+      { class: "clocks", "data-testid": "clocks" },
+      CLOCKS.map((c) =>
+        h(
+          "div",
+          { class: "clock", "data-testid": `clock-${c.id}`, "data-zone": c.zone },
+          h("div", { class: "clock-label" }, c.label),
+          h("div", { class: "clock-time" }, "--:--"),
+          h("div", { class: "clock-day" }, ""),
+        ),
+      ),
+    );
+    this.body = h("div", { class: "board", "data-testid": "requests-board" });
+    this.el = h("div", { class: "requests" }, this.clocks, this.body);
+    this.tick(Date.now());
+  }
+
+  get all(): DecisionRequest[] {
+    return [...this.requests.values()];
+  }
+
+  setOrgNames(lookup: (id: string) => string): void {
+    this.orgName = lookup;
+  }
+
+  set(requests: DecisionRequest[], error?: string): void {
+    this.requests = new Map(requests.map((r) => [r.id, r]));
+    this.render(error);
+  }
+
+  upsert(request: DecisionRequest): void {
+    this.requests.set(request.id, request);
+    this.render();
+  }
+
+  tick(now: number): void {
+    const date = new Date(now);
+    for (const clock of this.clocks.querySelectorAll<HTMLElement>(".clock")) {
+      const { time, day } = clockText(clock.dataset.zone ?? "UTC", date);
+      clock.querySelector(".clock-time")!.textContent = time;
+      clock.querySelector(".clock-day")!.textContent = day;
+    }
+    for (const span of this.body.querySelectorAll<HTMLElement>("[data-until]")) {
+      const { text, overdue } = until(span.dataset.until, now);
+      span.textContent = text;
+      span.classList.toggle("overdue", overdue);
+    }
+  }
+
+  private render(error?: string): void {
+    this.onChange();
+    if (error) {
+      this.body.replaceChildren(h("div", { class: "empty" }, error));
+      return;
+    }
+    if (this.requests.size === 0) {
+      this.body.replaceChildren(h("div", { class: "empty" }, "No requests releasable to you."));
+      return;
+    }
+    const known = new Set(STATES.map((s) => s.id));
+    const columns = [
+      ...STATES,
+      ...[...new Set(this.all.map((r) => r.state))].filter((s) => !known.has(s)).map((s) => ({ id: s, title: s })),
+    ];
+    const now = Date.now();
+    this.body.replaceChildren(
+      ...columns.flatMap((state) => {
+        const list = this.all
+          .filter((r) => r.state === state.id)
+          .sort((a, b) => (a.needed_by ?? "").localeCompare(b.needed_by ?? ""));
+        if (!list.length) return [];
+        return [
+          h(
+            "section",
+            { class: `state-group state-${state.id}`, "data-testid": `state-${state.id}` },
+            h("h3", {}, state.title, h("span", { class: "count" }, String(list.length))),
+            list.map((r) => this.card(r, now)),
+          ),
+        ];
+      }),
+    );
+  }
+
+  private card(r: DecisionRequest, now: number): HTMLElement {
+    const marking = parseMarking(r.marking?.banner);
+    const id = testId(r.id);
+    const needed = until(r.needed_by, now);
+    const actions = r.allowed_actions ?? [];
+    const open = !["approved", "denied", "withdrawn"].includes(r.state);
+    return h(
+      "article",
+      { class: `card urgency-${r.urgency}`, "data-testid": `request-card-${id}`, "data-state": r.state },
+      h(
+        "div",
+        { class: "card-top" },
+        h("span", { class: `portion ${markingClass(marking)}` }, r.marking?.portion ?? formatPortion(marking)),
+        h("span", { class: "req-id" }, r.id),
+        h("span", { class: `urgency urgency-${r.urgency}` }, r.urgency),
+        h("span", { class: "req-state", "data-testid": `request-state-${id}` }, r.state.replace(/_/g, " ")),
+      ),
+      h("div", { class: "subject" }, r.subject),
+      h(
+        "div",
+        { class: "req-kind" },
+        r.kind_title ?? r.kind,
+        " · from ",
+        h("b", {}, this.orgName(r.originator)),
+      ),
+      h(
+        "dl",
+        { class: "req-meta" },
+        h("dt", {}, "Held by"),
+        h("dd", { "data-testid": `request-holder-${id}` }, r.holder_name ?? (r.holder ? this.orgName(r.holder) : "—")),
+        h("dt", {}, "Needed by"),
+        h(
+          "dd",
+          {},
+          dtg(r.needed_by),
+          " ",
+          open && r.needed_by
+            ? h("span", { class: `countdown${needed.overdue ? " overdue" : ""}`, "data-until": r.needed_by }, needed.text)
+            : null,
+        ),
+        r.route?.decider ? h("dt", {}, "Decider") : null,
+        r.route?.decider
+          ? h(
+              "dd",
+              {},
+              this.orgName(r.route.decider),
+              r.route.counterparts?.length
+                ? ` ⇄ ${r.route.counterparts.map((c) => this.orgName(c)).join(", ")}`
+                : "",
+            )
+          : null,
+      ),
+      actions.length
+        ? h(
+            "div",
+            { class: "actions" },
+            actions.map((a) =>
+              h(
+                "button",
+                {
+                  class: `action action-${a}`,
+                  "data-testid": `action-${a}-${id}`,
+                  disabled: this.busy.has(r.id),
+                  onclick: () => void this.act(r, a),
+                },
+                ACTION_TITLES[a] ?? a,
+              ),
+            ),
+          )
+        : null,
+      this.errors.has(r.id)
+        ? h("div", { class: "error", "data-testid": `request-error-${id}` }, this.errors.get(r.id))
+        : null,
+      r.history?.length
+        ? h(
+            "details",
+            { class: "history" },
+            h("summary", {}, `History (${r.history.length})`),
+            h(
+              "ol",
+              {},
+              r.history.map((e) =>
+                h(
+                  "li",
+                  {},
+                  h("span", { class: "hist-at" }, dtg(e.at)),
+                  ` ${e.actor} ${e.action}`,
+                  e.to ? ` → ${this.orgName(e.to)}` : "",
+                  e.reason ? h("span", { class: "hist-reason" }, ` “${e.reason}”`) : null,
+                ),
+              ),
+            ),
+          )
+        : null,
+    );
+  }
+
+  private async act(r: DecisionRequest, action: string): Promise<void> {
+    this.busy.add(r.id);
+    this.errors.delete(r.id);
+    this.render();
+    try {
+      const reason = `${PAST[action] ?? action} from the web COP by ${this.actor()}`;
+      const updated = await apiPost<unknown>(`/api/v1/requests/${encodeURIComponent(r.id)}/actions`, {
+        action,
+        reason,
+      });
+      if (updated && typeof updated === "object" && "id" in updated && "state" in updated) {
+        this.requests.set(r.id, updated as DecisionRequest);
+      }
+    } catch (err) {
+      this.errors.set(r.id, err instanceof Error ? err.message : String(err));
+    } finally {
+      this.busy.delete(r.id);
+      this.render();
+    }
+    // allowed_actions depend on the new holder: ask the server again.
+    await this.reload();
+  }
+}

@@ -1,0 +1,62 @@
+// The live stream (/api/v1/stream): JSON text frames, reconnecting with back-off.
+
+import { streamUrl } from "./api";
+import type { StreamMessage } from "./types";
+
+export type StreamState = "connecting" | "live" | "down";
+
+export class Stream {
+  private socket: WebSocket | null = null;
+  private retry = 0;
+  private timer = 0;
+  private generation = 0;
+
+  constructor(
+    private readonly onMessage: (message: StreamMessage) => void,
+    private readonly onState: (state: StreamState) => void,
+  ) {}
+
+  /** (Re)connect as the principal the token stands for; null is anonymous. */
+  open(token: string | null): void {
+    this.close();
+    const generation = ++this.generation;
+    const connect = (): void => {
+      if (generation !== this.generation) return;
+      this.onState("connecting");
+      const socket = new WebSocket(streamUrl(token));
+      this.socket = socket;
+      socket.onopen = () => {
+        this.retry = 0;
+        this.onState("live");
+      };
+      socket.onmessage = (event: MessageEvent) => {
+        if (typeof event.data !== "string") return;
+        let message: StreamMessage;
+        try {
+          message = JSON.parse(event.data) as StreamMessage;
+        } catch {
+          return; // a frame that is not JSON carries nothing the page can show
+        }
+        this.onMessage(message);
+      };
+      socket.onclose = () => {
+        if (generation !== this.generation) return;
+        this.onState("down");
+        const delay = Math.min(1000 * 2 ** this.retry, 15000);
+        this.retry += 1;
+        this.timer = window.setTimeout(connect, delay);
+      };
+    };
+    connect();
+  }
+
+  close(): void {
+    this.generation += 1;
+    window.clearTimeout(this.timer);
+    if (this.socket) {
+      this.socket.onclose = null;
+      this.socket.close();
+      this.socket = null;
+    }
+  }
+}

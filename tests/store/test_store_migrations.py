@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column, Engine, MetaData, Table, inspect, select, text
+
+from allied_c2.config import Config
+from allied_c2.store.db import create_engine_for, migrate, normalise_url, open_database
+from allied_c2.store.models import Base
+from allied_c2.store.types import UtcDateTime
+
+TABLES = {"events", "principals", "certificates", "tokens", "audit_log", "counters"}
+
+
+def test_migrations_from_empty_match_the_models(database_url: str) -> None:
+    engine = create_engine_for(database_url)
+    try:
+        assert not set(inspect(engine).get_table_names()) & TABLES
+        migrate(engine)
+        assert set(inspect(engine).get_table_names()) >= TABLES
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+            assert context.get_current_revision() == "0001_initial"
+            counters = {n: v for n, v in conn.execute(text("SELECT name, value FROM counters"))}
+        assert counters == {"principals.revision": 0, "audit.seq": 0}
+        migrate(engine)  # already at head: a no-op, not an error
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_pragmas(tmp_path: Path) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'new' / 'dir' / 'x.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
+    engine.dispose()
+    assert (tmp_path / "new" / "dir" / "x.db").exists()
+
+
+def test_open_database_creates_the_data_dir(tmp_path: Path) -> None:
+    config = Config(data_dir=tmp_path / "var")
+    engine = open_database(config)
+    try:
+        assert (tmp_path / "var" / "allied-c2.db").exists()
+        assert set(inspect(engine).get_table_names()) >= TABLES
+    finally:
+        engine.dispose()
+
+
+def test_normalise_url() -> None:
+    assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_utc_datetime_round_trips_aware(engine: Engine) -> None:
+    table = Table("t_times", MetaData(), Column("at", UtcDateTime, primary_key=True))
+    table.create(engine)
+    tokyo = timezone(timedelta(hours=9))
+    written = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=tokyo)
+    with engine.begin() as conn:
+        conn.execute(table.insert().values(at=written))
+    with engine.connect() as conn:
+        read = conn.execute(select(table.c.at)).scalar_one()
+    assert read == written
+    assert read.tzinfo is not None and read.utcoffset() == timedelta(0)
+    assert read == datetime(2026, 3, 1, 0, 30, 15, 123456, tzinfo=UTC)
+    with pytest.raises(Exception, match="naive datetime"), engine.begin() as conn:
+        conn.execute(table.insert().values(at=datetime(2026, 3, 1)))
