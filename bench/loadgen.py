@@ -18,6 +18,7 @@ import time
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from bench.events import BENCH_RE, EVENT_END, TimeStrings, pli
 
@@ -66,14 +67,14 @@ class Client(asyncio.BufferedProtocol):
 
     # -- reading ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        sock: socket.socket | None = transport.get_extra_info("socket")
+        # uvloop's transports implement asyncio.Transport without subclassing it
+        self.transport = cast(asyncio.Transport, transport)
+        sock: socket.socket | None = self.transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             rcvbuf = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
             self.buf = bytearray(max(rcvbuf, 1 << 16))
-        transport.set_write_buffer_limits(high=1 << 18)
+        self.transport.set_write_buffer_limits(high=1 << 18)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         if len(self.buf) - self.fill < 4096:  # an event larger than the buffer: grow

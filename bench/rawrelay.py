@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 from pathlib import Path
+from typing import cast
 
 import uvloop
 
@@ -69,12 +70,12 @@ class RelayClient(asyncio.Protocol):
         self._partial = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        sock = transport.get_extra_info("socket")
+        # uvloop's transports implement asyncio.Transport without subclassing it
+        self.transport = cast(asyncio.Transport, transport)
+        sock = self.transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        self.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self.relay.join(self)
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -120,11 +120,14 @@ class Runtime:
         return self.hub.restore(entries)
 
 
-def tls_context_for(config: Config) -> ssl.SSLContext | None:
+def tls_context_for(config: Config) -> ssl.SSLContext:
+    """The TLS listeners' context; a first start creates the server's CA (as `ca init` would)."""
+    from allied_c2.pki.authority import PkiPaths, init_ca
     from allied_c2.pki.tls import server_ssl_context
 
-    if not (config.data_dir / "pki" / "server.pem").exists():
-        return None
+    if not PkiPaths.under(config.data_dir).ca_exists():
+        paths = init_ca(config.data_dir)
+        log.info("created the server CA and certificate in %s", paths.directory)
     return server_ssl_context(config.data_dir)
 
 

@@ -76,10 +76,18 @@ def test_ties_go_to_the_rule_listed_first() -> None:
 
 
 def test_decider_outside_the_chain_is_reached_through_the_common_superior() -> None:
-    r = route_for(alliance_jfhq(), "bilateral_exercise_change", "ctf70")
-    assert r.decider == "usfj-jfhq"
-    assert r.hops == ("c7f", "pacflt", "indopacom", "usfj-jfhq")
+    s = alliance_jfhq()
+    # The delegate is reached without the commander who delegated the authority...
+    r = route_for(s, "bilateral_exercise_change", "ctf70")
+    assert r.decider == "usfj-jfhq" and r.authority.delegated_from == "indopacom"
+    assert r.hops == ("c7f", "pacflt", "usfj-jfhq")
     assert not r.direct
+    # ...but through the common superior when nothing was delegated.
+    s.authorities = [
+        replace(a, delegated_from=None) if a.decider == "usfj-jfhq" else a for a in s.authorities
+    ]
+    r = route_for(s, "bilateral_exercise_change", "ctf70")
+    assert r.hops == ("c7f", "pacflt", "indopacom", "usfj-jfhq")
 
 
 def test_originator_that_is_the_decider_has_one_hop() -> None:

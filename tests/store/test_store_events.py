@@ -3,10 +3,12 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
+from allied_c2.store.db import create_engine_for, migrate
 from allied_c2.store.events import EventReader, EventRecord, EventWriter
 
 T0 = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -159,7 +161,11 @@ def test_latest_per_uid_honours_stale(engine: Engine) -> None:
     assert EventReader(engine).latest_per_uid(T0 + timedelta(days=1)) == []
 
 
-def test_a_transient_failure_is_retried(engine: Engine) -> None:
+def test_a_transient_failure_is_retried(tmp_path: Path) -> None:
+    # SQLite reports a missing table as an OperationalError, like a locked database:
+    # a way to make the database fail for a moment and recover.
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'x.db'}")
+    migrate(engine)
     writer = EventWriter(engine, flush_interval=0.01, max_batch=1000)
     try:
         with engine.begin() as conn:  # the table vanishes: inserts fail as operational errors
@@ -179,3 +185,4 @@ def test_a_transient_failure_is_retried(engine: Engine) -> None:
         assert [r.uid for r in EventReader(engine).history()] == ["r"]
     finally:
         writer.close()
+        engine.dispose()

@@ -79,17 +79,24 @@ def windows(office: Office, start: datetime) -> Iterator[tuple[datetime, datetim
     if _continuous(hours):
         yield start, datetime.max.replace(tzinfo=UTC)
         return
-    tz = zone(office.timezone)
-    overnight = hours.end_hour < hours.start_hour
-    day = start.astimezone(tz).date() - timedelta(days=1)  # yesterday's night shift may be open
-    weekdays = frozenset(hours.weekdays)
-    while True:
-        if day.weekday() in weekdays:
-            opens = _local(day, hours.start_hour, tz)
-            closes = _local(day + timedelta(days=1) if overnight else day, hours.end_hour, tz)
-            if closes > start:
-                yield opens, closes
+    day = start.astimezone(zone(office.timezone)).date() - timedelta(days=1)
+    while True:  # yesterday first: its night shift may still be open
+        window = _window(office.timezone, hours, day)
+        if window is not None and window[1] > start:
+            yield window
         day += timedelta(days=1)
+
+
+@lru_cache(maxsize=65536)
+def _window(tz_name: str, hours: DutyHours, day: date) -> tuple[datetime, datetime] | None:
+    # Cached: the simulator asks for the same few weeks of office days many times.
+    if day.weekday() not in hours.weekdays:
+        return None
+    tz = zone(tz_name)
+    overnight = hours.end_hour < hours.start_hour
+    opens = _local(day, hours.start_hour, tz)
+    closes = _local(day + timedelta(days=1) if overnight else day, hours.end_hour, tz)
+    return opens, closes
 
 
 def is_open(office: Office, at: datetime) -> bool:

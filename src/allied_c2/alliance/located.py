@@ -81,7 +81,8 @@ def _convert(node: yaml.Node, path: Path_, out: Located, constructor: SafeConstr
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _convert(item, (*path, index), out, constructor) for index, item in enumerate(node.value)
+            _convert(item, (*path, index), out, constructor)
+            for index, item in enumerate(node.value)
         ]
     value = constructor.construct_object(node, deep=True)
     # Unquoted timestamps become datetimes in YAML; the format wants ISO strings.

@@ -55,7 +55,9 @@ def definitions(data: object) -> dict[str, Parameter]:
     return out
 
 
-def resolve(params: Mapping[str, Parameter], overrides: Mapping[str, object] | None) -> dict[str, object]:
+def resolve(
+    params: Mapping[str, Parameter], overrides: Mapping[str, object] | None
+) -> dict[str, object]:
     """Parameter values: defaults, then overrides (strings parsed as YAML scalars)."""
     values = {name: p.default for name, p in params.items()}
     for key, raw in (overrides or {}).items():
@@ -71,7 +73,9 @@ def resolve(params: Mapping[str, Parameter], overrides: Mapping[str, object] | N
             matches = [c for c in param.choices if str(c) == str(value)]
             if not matches:
                 allowed = ", ".join(str(c) for c in param.choices)
-                raise ParameterError(f"parameter '{key}' has no choice '{raw}' (choices: {allowed})")
+                raise ParameterError(
+                    f"parameter '{key}' has no choice '{raw}' (choices: {allowed})"
+                )
             value = matches[0]
         values[key] = value
     return values

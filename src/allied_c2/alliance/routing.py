@@ -10,7 +10,8 @@ The rule (documented in docs/analysis.md, "Routing"):
   the rule listed first in the scenario.
 * **Hops.** The request climbs the originator's chain of command to the decider.
   If the decider is not in that chain, it climbs to the nearest common superior
-  and goes down the decider's chain; with no common superior it goes direct.
+  and goes down the decider's chain (skipping that superior when it is the one
+  who delegated the authority); with no common superior it goes direct.
   ``hops`` lists every organisation that holds it in turn, the decider last (the
   originator is not a hop; an originator that is its own decider has one hop).
 * **Coordination.** For a bilateral kind (the rule's ``consult_counterpart`` or the
@@ -217,7 +218,7 @@ def route_for(structure: Structure, kind: str, originator: str) -> Route:
             f"the {kind} rule for {authority.nation} names decider {authority.decider!r}, "
             "which is not an organisation in the structure"
         )
-    path, direct = _path(structure, originator, authority.decider)
+    path, direct = _path(structure, originator, authority.decider, authority.delegated_from)
     hops = tuple(path[1:]) or (originator,)
     request_kind = structure.request_kinds.get(kind, RequestKind(kind, kind))
     bilateral = authority.consult_counterpart or request_kind.bilateral
@@ -300,7 +301,9 @@ def find_authority(structure: Structure, kind: str, originator: str) -> Decision
     return best[1]
 
 
-def _path(structure: Structure, originator: str, decider: str) -> tuple[list[str], bool]:
+def _path(
+    structure: Structure, originator: str, decider: str, delegated_from: str | None = None
+) -> tuple[list[str], bool]:
     up = structure.chain_of_command(originator)
     if decider in up:
         return up[: up.index(decider) + 1], False
@@ -308,7 +311,10 @@ def _path(structure: Structure, originator: str, decider: str) -> tuple[list[str
     for i, org_id in enumerate(up):
         if org_id in down:
             j = down.index(org_id)
-            return up[: i + 1] + list(reversed(down[:j])), False
+            # A commander who delegated the authority has handed it down: the request
+            # passes from its subordinate chain to the delegate without it.
+            top = i if org_id == delegated_from and i > 0 else i + 1
+            return up[:top] + list(reversed(down[:j])), False
     return [originator, decider], True
 
 

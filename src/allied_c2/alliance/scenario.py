@@ -68,7 +68,9 @@ def load_scenario_text(
         values = params.resolve(defs, overrides)
     except params.ParameterError as exc:
         fix = "pass --set NAME=VALUE with a declared parameter and one of its choices"
-        raise ScenarioError([Problem(source_name, doc.line(("parameters",)), str(exc), fix)]) from exc
+        raise ScenarioError(
+            [Problem(source_name, doc.line(("parameters",)), str(exc), fix)]
+        ) from exc
     problems = check_values(doc, source_name, values)
     if problems:
         raise ScenarioError(problems)

@@ -258,8 +258,13 @@ class _Checker:
                     declared.setdefault((org["id"], other), path)
         for index, rel in _items(data, "relationships"):
             sup, sub = rel.get("superior"), rel.get("subordinate")
-            if rel.get("relation") == "COUNTERPART" and isinstance(sup, str) and isinstance(sub, str):
+            if (
+                rel.get("relation") == "COUNTERPART"
+                and isinstance(sup, str)
+                and isinstance(sub, str)
+            ):
                 declared.setdefault((sup, sub), ("relationships", index, "subordinate"))
+        reported: set[frozenset[str]] = set()
         for (a, b), path in declared.items():
             if b not in orgs:
                 self.add(
@@ -277,7 +282,8 @@ class _Checker:
                     f"add '{a}' to the counterparts of '{b}' (counterparts are mutual)",
                 )
             same_nation = orgs[a].get("nation") == orgs[b].get("nation")
-            if same_nation and (a < b or (b, a) not in declared):  # once per pair
+            if same_nation and frozenset((a, b)) not in reported:  # once per pair
+                reported.add(frozenset((a, b)))
                 self.add(
                     path,
                     f"counterparts '{a}' and '{b}' are both {orgs[a].get('nation')}; "
@@ -314,7 +320,9 @@ class _Checker:
     def check_relationships(self, data: object, orgs: Mapping[str, Mapping[str, Any]]) -> None:
         for index, rel in _items(data, "relationships"):
             base = ("relationships", index)
-            bad = self.unknown_org((*base, "superior"), "relationship superior", rel.get("superior"), orgs)
+            bad = self.unknown_org(
+                (*base, "superior"), "relationship superior", rel.get("superior"), orgs
+            )
             bad |= self.unknown_org(
                 (*base, "subordinate"), "relationship subordinate", rel.get("subordinate"), orgs
             )

@@ -198,8 +198,10 @@ def simulate(
             if index == sample_index:
                 result.sample = machine
         else:
-            item = live[index]
-            machine = item.machine
+            found = live.get(index)
+            if found is None:
+                continue  # a stale deadline or action of a request already decided
+            item, machine = found, found.machine
             if event == _DEADLINE:
                 machine.tick(at)
             else:

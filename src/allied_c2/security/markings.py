@@ -140,7 +140,7 @@ def _marking(level: Level, **values: Any) -> Marking:
 
 # ---------------------------------------------------------------------- parsing
 
-_EYES = re.compile(r"(?:^|/)((?:[A-Z]{3,4}/)*[A-Z]{3,4}) EYES(?: ONLY)?(?=/|$)")
+_EYES = re.compile(r"[A-Z]{3,4} EYES(?: ONLY)?")
 _SEPARATORS = re.compile(r"[,\s]+")
 
 
@@ -177,14 +177,18 @@ def _read_category(category: str, policy: SecurityPolicy, strict: bool, parts: _
             raise MarkingError(f"empty COI name in '{category}'")
         parts.cois.update(names)
         return
-    eyes = _EYES.search(category)
+    values = category.split("/")
+    eyes = next((i for i, v in enumerate(values) if _EYES.fullmatch(v)), None)
     if eyes is not None:
-        _set_list(parts, ctl.EYES_ONLY, eyes.group(1).split("/"))
-        category = (category[: eyes.start()] + "/" + category[eyes.end() :]).strip("/")
-        if not category:
-            return
+        # "USA/GBR EYES ONLY": the list is the codes just before, joined by "/" too.
+        first = eyes
+        while first > 0 and policy.is_code(values[first - 1]):
+            first -= 1
+        codes = [*values[first:eyes], values[eyes].split(" ")[0]]
+        _set_list(parts, ctl.EYES_ONLY, codes)
+        values = values[:first] + values[eyes + 1 :]
     order: list[str] = []
-    for value in category.split("/"):
+    for value in values:
         if value in ("REL", ctl.REL_TO) or value.startswith(ctl.REL_TO + " "):
             _set_list(parts, ctl.REL_TO, _codes(value[len("REL") :].removeprefix(" TO")))
             order.append(ctl.REL_TO)

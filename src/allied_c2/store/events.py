@@ -172,11 +172,15 @@ class EventWriter:
             except OperationalError as exc:
                 # Locked database or dropped connection: likely to pass, try again.
                 if attempt == _RETRIES:
-                    log.error("event batch of %d failed %d times: %s", len(rows), attempt + 1, exc)
+                    log.error(
+                        "event batch of %d failed %d times: %s", len(rows), attempt + 1, _brief(exc)
+                    )
                     break
                 time.sleep(min(self._flush_interval, 1.0) * (attempt + 1))
             except Exception as exc:
-                log.warning("event batch of %d failed (%s); storing one by one", len(rows), exc)
+                log.warning(
+                    "event batch of %d failed (%s); storing one by one", len(rows), _brief(exc)
+                )
                 break
         # One bad row must not cost the whole batch; a dead database costs it anyway.
         failed = 0
@@ -188,11 +192,17 @@ class EventWriter:
             except Exception as exc:
                 failed += 1
                 if failed <= _LOGGED_FAILURES:
-                    log.error("event %s not stored: %s", row.get("uid"), exc)
+                    log.error("event %s not stored: %s", row.get("uid"), _brief(exc))
         if failed > _LOGGED_FAILURES:
             log.error("%d more events of this batch not stored", failed - _LOGGED_FAILURES)
         self.errors += failed
         self.batches += 1
+
+
+def _brief(exc: Exception) -> str:
+    """The driver's one-line reason, without SQLAlchemy's statement and parameters."""
+    reason = getattr(exc, "orig", None) or exc
+    return f"{type(reason).__name__}: {str(reason).splitlines()[0] if str(reason) else ''}"
 
 
 class EventReader:

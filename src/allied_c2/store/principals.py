@@ -9,19 +9,16 @@ certificates or tokens bumps a global counter and stamps the principal's row.
 from __future__ import annotations
 
 import builtins
-import hashlib
 import json
-import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from allied_c2.security.principals import ROLES, Principal
+from allied_c2.security.principals import Principal
 from allied_c2.store.models import (
     PRINCIPALS_REVISION,
     CertificateRow,
@@ -29,99 +26,42 @@ from allied_c2.store.models import (
     PrincipalRow,
     TokenRow,
 )
+from allied_c2.store.principal_records import (
+    NATION,
+    TOKEN_PREFIX,
+    CertificateInfo,
+    IssuedToken,
+    PrincipalChange,
+    PrincipalError,
+    PrincipalExists,
+    PrincipalRecord,
+    TokenInfo,
+    UnknownPrincipal,
+    fingerprint_key,
+    token_hash,
+    validate_principal,
+)
+
+__all__ = [
+    "NATION",
+    "CertificateInfo",
+    "IssuedToken",
+    "PrincipalChange",
+    "PrincipalError",
+    "PrincipalExists",
+    "PrincipalRecord",
+    "PrincipalStore",
+    "TokenInfo",
+    "UnknownPrincipal",
+    "fingerprint_key",
+    "token_hash",
+    "validate_principal",
+]
 
 _P = cast(Table, PrincipalRow.__table__)
 _C = cast(Table, CertificateRow.__table__)
 _T = cast(Table, TokenRow.__table__)
 _COUNTERS = cast(Table, Counter.__table__)
-
-NATION = re.compile(r"^[A-Z]{3}$")
-TOKEN_PREFIX = "ac2_"
-
-
-class _NoChange(Exception):
-    """Nothing to change: roll the transaction (and its revision bump) back."""
-
-
-class PrincipalError(ValueError):
-    """A principal operation cannot be done; the message says why."""
-
-
-class PrincipalExists(PrincipalError):
-    pass
-
-
-class UnknownPrincipal(PrincipalError):
-    pass
-
-
-def validate_principal(principal: Principal) -> None:
-    """Refuse attributes the release decision could misread."""
-    if not principal.callsign or principal.callsign != principal.callsign.strip():
-        raise PrincipalError(f"callsign {principal.callsign!r} is empty or padded with spaces")
-    if principal.nation is not None and not NATION.match(principal.nation):
-        raise PrincipalError(
-            f"nation {principal.nation!r} is not an ISO 3166 alpha-3 code (3 capital letters)"
-        )
-    if not principal.clearance.strip():
-        raise PrincipalError("clearance is empty")
-    unknown = sorted(set(principal.roles) - set(ROLES))
-    if unknown:
-        raise PrincipalError(f"unknown role(s) {', '.join(unknown)}; known: {', '.join(ROLES)}")
-    if any(not coi.strip() for coi in principal.cois):
-        raise PrincipalError("empty community of interest")
-
-
-def fingerprint_key(fingerprint: str) -> str:
-    """SHA-256 fingerprints compare as lower-case hex without separators."""
-    return fingerprint.replace(":", "").strip().lower()
-
-
-def token_hash(token: str) -> str:
-    # Tokens carry 256 random bits, so an unsalted hash cannot be brute-forced.
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class PrincipalRecord:
-    principal: Principal
-    revoked: bool
-    created_at: datetime
-    updated_at: datetime
-    revision: int
-    active_certificates: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class PrincipalChange:
-    callsign: str
-    revision: int
-    principal: Principal | None  # None: revoked
-
-
-@dataclass(frozen=True, slots=True)
-class CertificateInfo:
-    fingerprint: str
-    serial: str
-    not_after: datetime
-    revoked: bool
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class TokenInfo:
-    id: int
-    callsign: str
-    created_at: datetime
-    expires_at: datetime | None
-    revoked: bool
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedToken:
-    id: int
-    token: str  # shown once; only its hash is stored
-    expires_at: datetime | None
 
 
 def _principal(row: Any) -> Principal:
@@ -143,6 +83,10 @@ def _attributes(principal: Principal) -> dict[str, Any]:
         "roles": json.dumps(sorted(principal.roles)),
         "organisation": principal.organisation,
     }
+
+
+class _NoChange(Exception):
+    """Nothing to change: roll the transaction back, with its revision bump."""
 
 
 class PrincipalStore:

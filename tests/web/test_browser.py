@@ -1,0 +1,495 @@
+"""The web COP in Debian's chromium, driven by Playwright, against a real allied-c2 server.
+
+The server runs as a subprocess on free ports with the trilateral scenario; CoT goes in
+over TCP (public items) and over mutual TLS as a US principal (classified items, which the
+server refuses from anonymous plain-TCP senders). Every test saves a screenshot under
+test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from allied_c2.security.markings import parse_banner, rollup
+from tests.support.cot import client_tls, iso
+from tests.support.server import ROOT, ServerProcess, cli
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+STATIC_INDEX = ROOT / "src" / "allied_c2" / "web" / "static" / "index.html"
+SCENARIO = ROOT / "scenarios" / "trilateral-hadr.yaml"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1600, "height": 1000}
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        "Debian chromium not installed at /usr/bin/chromium (run scripts/ensure-chromium.sh)",
+        allow_module_level=True,
+    )
+if not STATIC_INDEX.exists():
+    pytest.skip(
+        "the web COP is not built (run `make frontend`: cd frontend && npm ci && npm run build)",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import expect as pw_expect  # noqa: E402
+
+
+@dataclass
+class Cop:
+    """The running server, its principals' tokens, and ways to feed it CoT."""
+
+    server: ServerProcess
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def add_user(
+        self,
+        callsign: str,
+        nation: str,
+        clearance: str,
+        *,
+        org: str | None = None,
+        roles: tuple[str, ...] = (),
+    ) -> str:
+        args = [
+            "user",
+            "add",
+            "--data-dir",
+            str(self.server.data_dir),
+            "--callsign",
+            callsign,
+            "--nation",
+            nation,
+            "--clearance",
+            clearance,
+        ]
+        for role in roles:
+            args += ["--role", role]
+        if org:
+            args += ["--org", org]
+        cli(*args)
+        out = cli("token", "create", callsign, "--data-dir", str(self.server.data_dir)).stdout
+        lines = (line.strip() for line in out.splitlines())
+        token = next(line for line in lines if re.fullmatch(r"\S{16,}", line))
+        self.tokens[callsign] = token
+        return token
+
+    def send_plain(self, *events: bytes) -> None:
+        """Public items over plain TCP, as an anonymous TAK client sends them."""
+        with socket.create_connection(self.server.address("cot_tcp"), timeout=5) as sock:
+            for event in events:
+                sock.sendall(event)
+            time.sleep(0.3)  # let the relay read before the connection closes
+
+    def send_tls(self, name: str, *events: bytes) -> None:
+        """Items over mutual TLS as the principal ``name`` (its certificate from `user add`)."""
+        context = client_tls(self.server.data_dir / "certs", name)
+        host, port = self.server.address("cot_tls")
+        with (
+            socket.create_connection((host, port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname=host) as sock,
+        ):
+            for event in events:
+                sock.sendall(event)
+            time.sleep(0.3)
+
+    def api(self, method: str, path: str, token: str | None, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            raise AssertionError(f"{method} {path} -> HTTP {exc.code}: {detail}") from None
+
+
+def event(
+    uid: str,
+    lat: float,
+    lon: float,
+    *,
+    callsign: str,
+    cot_type: str = "a-f-G-U-C-I",
+    course: float = 0.0,
+    stale_s: float = 600,
+    marking: tuple[str | None, str | None, str | None] = (None, None, None),
+) -> bytes:
+    now = datetime.now(UTC)
+    attrs = "".join(
+        f' {name}="{value}"'
+        for name, value in zip(("access", "caveat", "releasableTo"), marking, strict=True)
+        if value is not None
+    )
+    return (
+        f'<event version="2.0" uid="{uid}" type="{cot_type}" how="m-g" time="{iso(now)}" '
+        f'start="{iso(now)}" stale="{iso(now + timedelta(seconds=stale_s))}"{attrs}>'
+        f'<point lat="{lat}" lon="{lon}" hae="10" ce="10" le="10"/>'
+        f'<detail><contact callsign="{callsign}"/><__group name="Cyan" role="Team Member"/>'
+        f'<track course="{course}" speed="6.0"/></detail></event>'
+    ).encode()
+
+
+@pytest.fixture(scope="module")
+def cop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cop]:
+    data_dir = tmp_path_factory.mktemp("cop")
+    server = ServerProcess(data_dir, "--scenario", str(SCENARIO), tls=True)
+    cop = Cop(server)
+    # Principals exist before start so that the TLS listener trusts their certificates.
+    cop.add_user("FEEDER", "USA", "SECRET", org="usfj", roles=("operator",))
+    cop.add_user("EAGLE", "USA", "SECRET", org="usfj", roles=("commander",))
+    cop.add_user("SAKURA", "JPN", "SECRET", org="js", roles=("operator",))
+    server.start()
+    try:
+        yield cop
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@dataclass
+class Tab:
+    page: Page
+    errors: list[str]
+
+
+@pytest.fixture
+def open_page(browser: Browser, cop: Cop) -> Iterator[Callable[..., Tab]]:
+    """Open the COP in a fresh context (own sessionStorage), signed in as ``callsign``."""
+    contexts = []
+
+    def opener(callsign: str | None = None) -> Tab:
+        context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+        contexts.append(context)
+        page = context.new_page()
+        errors: list[str] = []
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                errors.append(f"console: {message.text} @ {message.location}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+        page.goto(cop.url + "/")
+        pw_expect(page.get_by_test_id("stream-status")).to_have_attribute(
+            "data-state", "live", timeout=15000
+        )
+        if callsign:
+            page.get_by_test_id("signin-token").fill(cop.tokens[callsign])
+            page.get_by_test_id("signin-submit").click()
+            pw_expect(page.get_by_test_id("whoami")).to_contain_text(callsign)
+            pw_expect(page.get_by_test_id("stream-status")).to_have_attribute(
+                "data-state", "live", timeout=15000
+            )
+        return Tab(page, errors)
+
+    yield opener
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def symbol(page: Page, uid: str) -> Any:
+    return page.get_by_test_id(f"symbol-{uid}")
+
+
+def test_page_loads_without_console_errors(open_page: Callable[..., Tab], cop: Cop) -> None:
+    tab = open_page()
+    page = tab.page
+    pw_expect(page.get_by_test_id("banner-top")).to_have_text(re.compile(r"\S"))
+    pw_expect(page.get_by_test_id("command-tree").locator(".org-row").first).to_be_visible(
+        timeout=10000
+    )
+    page.get_by_test_id("tab-requests").click()
+    pw_expect(page.get_by_test_id("clock-tokyo")).to_contain_text(re.compile(r"\d\d:\d\d"))
+    page.get_by_test_id("tab-readiness").click()
+    pw_expect(page.get_by_test_id("readiness-grid")).to_be_visible()
+    page.get_by_test_id("tab-tree").click()
+    page.wait_for_timeout(1500)  # late errors: basemap fetch, WebGL, stream frames
+    screenshot(page, "page-loads")
+    assert tab.errors == []
+
+
+def test_symbols_appear_and_move(open_page: Callable[..., Tab], cop: Cop) -> None:
+    tab = open_page("EAGLE")
+    page = tab.page
+    cop.send_plain(event("WEB-MOVER", 16.0, 121.0, callsign="MOVER 1", course=45.0))
+    mover = symbol(page, "WEB-MOVER")
+    pw_expect(mover).to_be_visible(timeout=10000)
+    before = mover.bounding_box()
+    assert before is not None
+    assert mover.get_attribute("data-sidc") == "SFGPUCI--------"
+    cop.send_plain(event("WEB-MOVER", 18.0, 124.0, callsign="MOVER 1", course=45.0))
+
+    def moved() -> bool:
+        box = mover.bounding_box()
+        return box is not None and box["x"] - before["x"] > 40 and before["y"] - box["y"] > 40
+
+    deadline = time.monotonic() + 10
+    while not moved() and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    screenshot(page, "symbols-move")
+    assert moved(), f"symbol did not move north-east: {before} -> {mover.bounding_box()}"
+    mover.click()
+    details = page.get_by_test_id("details-panel")
+    pw_expect(details).to_contain_text("MOVER 1")
+    pw_expect(details.locator('[data-field="lat"]')).to_have_text("18.00000")
+    pw_expect(page.get_by_test_id("details-portion")).to_have_text("(U)")
+    assert tab.errors == []
+
+
+def test_stale_items_fade_then_go(open_page: Callable[..., Tab], cop: Cop) -> None:
+    tab = open_page("EAGLE")
+    page = tab.page
+    cop.send_plain(event("WEB-SHORT", 20.0, 130.0, callsign="SHORT", cot_type="a-u-S", stale_s=6))
+    short = symbol(page, "WEB-SHORT")
+    pw_expect(short).to_be_visible(timeout=5000)
+    pw_expect(short).not_to_have_class(re.compile(r"\bfading\b"))
+    pw_expect(short).to_have_class(re.compile(r"\bfading\b"), timeout=8000)
+    screenshot(page, "stale-fading")
+    pw_expect(short).to_have_count(0, timeout=8000)
+    assert tab.errors == []
+
+
+def _feed_classified(cop: Cop) -> None:
+    cop.send_tls(
+        "FEEDER",
+        event(
+            "WEB-NOFORN",
+            26.2,
+            128.6,
+            callsign="NF SHIP",
+            cot_type="a-f-S-C-L-C-C",
+            course=200.0,
+            marking=("SECRET", "NOFORN", None),
+        ),
+        event(
+            "WEB-RELJPN",
+            33.5,
+            135.0,
+            callsign="REL SHIP",
+            cot_type="a-f-S-C-L-D-D",
+            course=90.0,
+            marking=("SECRET", "REL TO", "USA JPN"),
+        ),
+    )
+
+
+def test_jpn_user_does_not_see_noforn_item_us_user_sees(
+    open_page: Callable[..., Tab], cop: Cop
+) -> None:
+    _feed_classified(cop)
+    us = open_page("EAGLE")
+    jp = open_page("SAKURA")
+    pw_expect(symbol(us.page, "WEB-NOFORN")).to_be_visible(timeout=10000)
+    pw_expect(symbol(us.page, "WEB-RELJPN")).to_be_visible()
+    pw_expect(symbol(jp.page, "WEB-RELJPN")).to_be_visible(timeout=10000)
+    # A live update of the NOFORN item must not reach the JPN browser either.
+    cop.send_tls(
+        "FEEDER",
+        event(
+            "WEB-NOFORN",
+            26.4,
+            128.8,
+            callsign="NF SHIP",
+            cot_type="a-f-S-C-L-C-C",
+            marking=("SECRET", "NOFORN", None),
+        ),
+    )
+    us.page.wait_for_timeout(1500)
+    screenshot(us.page, "release-us")
+    screenshot(jp.page, "release-jpn")
+    assert symbol(jp.page, "WEB-NOFORN").count() == 0
+    assert "NF SHIP" not in jp.page.content()
+    symbol(us.page, "WEB-NOFORN").click()
+    pw_expect(us.page.get_by_test_id("details-portion")).to_have_text("(S//NF)")
+    assert us.errors == [] and jp.errors == []
+
+
+def _expected_banner(cop: Cop, token: str | None) -> str:
+    """The server's own roll-up of what the page shows: the picture and the command tree."""
+    picture = cop.api("GET", "/api/v1/picture", token)
+    structure = cop.api("GET", "/api/v1/structure", token)
+    parts = [item["marking"]["banner"] for item in picture["items"]]
+    if structure.get("banner"):
+        parts.append(structure["banner"])
+    return rollup(parse_banner(part) for part in parts).banner()
+
+
+def test_banner_shows_roll_up_of_what_is_on_screen(open_page: Callable[..., Tab], cop: Cop) -> None:
+    _feed_classified(cop)
+    cases = [("EAGLE", "NOFORN"), ("SAKURA", "SECRET//REL TO USA, JPN"), (None, "UNCLASSIFIED")]
+    for callsign, must_contain in cases:
+        tab = open_page(callsign)
+        page = tab.page
+        token = cop.tokens[callsign] if callsign else None
+        if callsign:
+            pw_expect(symbol(page, "WEB-RELJPN")).to_be_visible(timeout=10000)
+        pw_expect(page.get_by_test_id("command-tree").locator(".org-row").first).to_be_visible()
+        expected = _expected_banner(cop, token)
+        top, bottom = page.get_by_test_id("banner-top"), page.get_by_test_id("banner-bottom")
+        pw_expect(top).to_have_text(expected)
+        pw_expect(bottom).to_have_text(expected)
+        assert must_contain in expected
+        level_class = {"SECRET": "mk-s", "UNCLASSIFIED": "mk-u"}[expected.split("//")[0]]
+        pw_expect(top).to_have_class(re.compile(level_class))
+        screenshot(page, f"banner-{(callsign or 'anonymous').lower()}")
+        assert tab.errors == []
+
+
+def test_readiness_grid_renders(open_page: Callable[..., Tab], cop: Cop) -> None:
+    now = datetime.now(UTC)
+    cop.api(
+        "POST",
+        "/api/v1/readiness",
+        cop.tokens["EAGLE"],
+        {
+            "unit": "12mlr",
+            "p": 1,
+            "s": 2,
+            "r": 3,
+            "t": 2,
+            "reported_at": iso(now),
+            "marking": "SECRET//REL TO USA, JPN",
+            "mets": [{"task": "Littoral sea denial", "rating": "Q"}],
+        },
+    )
+    tab = open_page("SAKURA")
+    page = tab.page
+    page.get_by_test_id("tab-readiness").click()
+    grid = page.get_by_test_id("readiness-grid")
+    pw_expect(grid).to_be_visible()
+    row = page.get_by_test_id("readiness-row-12mlr")
+    pw_expect(row).to_be_visible(timeout=10000)
+    pw_expect(page.get_by_test_id("readiness-level-12mlr")).to_have_text("C-3")
+    pw_expect(row.locator("td.area")).to_have_text(["1", "2", "3", "2"])
+    pw_expect(row.locator("td.clevel").first).to_have_class(re.compile(r"\blvl-3\b"))
+    pw_expect(page.get_by_test_id("rollup-nations")).to_be_visible()
+    screenshot(page, "readiness-grid")
+    assert tab.errors == []
+
+
+def _listed(body: Any) -> list[dict[str, Any]]:
+    return list(body if isinstance(body, list) else body.get("requests", []))
+
+
+def _request_at_decision(cop: Cop) -> tuple[str, str, str]:
+    """File a request and forward it until its holder may approve.
+
+    Returns (request id, holder organisation, callsign of a commander there)."""
+    nations = {
+        o["id"]: o["nation"]
+        for o in cop.api("GET", "/api/v1/structure", cop.tokens["EAGLE"])["organisations"]
+    }
+    filed = cop.api(
+        "POST",
+        "/api/v1/requests",
+        cop.tokens["SAKURA"],
+        {
+            "kind": "logistics_support",
+            "originator": "js",
+            "urgency": "priority",
+            "subject": "Fuel for relief flights at Clark (web test)",
+            "marking": "SECRET//REL TO USA, JPN",
+            "needed_by": iso(datetime.now(UTC) + timedelta(hours=6)),
+        },
+    )
+    request_id = str(filed["id"])
+    for hop in range(10):
+        listed = _listed(cop.api("GET", "/api/v1/requests", cop.tokens["EAGLE"]))
+        holder = next(r for r in listed if r["id"] == request_id)["holder"]
+        callsign = f"HOLDER{hop}"
+        token = cop.add_user(
+            callsign, nations.get(holder, "USA"), "SECRET", org=holder, roles=("commander",)
+        )
+        seen = next(
+            r for r in _listed(cop.api("GET", "/api/v1/requests", token)) if r["id"] == request_id
+        )
+        if "approve" in seen["allowed_actions"]:
+            return request_id, holder, callsign
+        assert "forward" in seen["allowed_actions"], f"stuck at {holder}: {seen}"
+        cop.api(
+            "POST",
+            f"/api/v1/requests/{request_id}/actions",
+            token,
+            {"action": "forward", "reason": "forwarded by the browser test"},
+        )
+    raise AssertionError(f"request {request_id} never reached a decider")
+
+
+def test_request_approved_from_board_by_allowed_user_only(
+    open_page: Callable[..., Tab], cop: Cop
+) -> None:
+    request_id, holder, approver = _request_at_decision(cop)
+    other = open_page("SAKURA")  # sees the request (REL TO USA, JPN) but does not hold it
+    other.page.get_by_test_id("tab-requests").click()
+    card = other.page.get_by_test_id(f"request-card-{request_id}")
+    pw_expect(card).to_be_visible(timeout=10000)
+    assert holder != "js"
+    assert card.get_by_test_id(f"action-approve-{request_id}").count() == 0
+    screenshot(other.page, "request-not-allowed")
+
+    tab = open_page(approver)  # a commander of the organisation that holds the request
+    page = tab.page
+    page.get_by_test_id("tab-requests").click()
+    card = page.get_by_test_id(f"request-card-{request_id}")
+    pw_expect(card).to_be_visible(timeout=10000)
+    pw_expect(card.get_by_test_id(f"request-holder-{request_id}")).not_to_have_text("—")
+    page.get_by_test_id(f"action-approve-{request_id}").click()
+    pw_expect(page.get_by_test_id(f"request-card-{request_id}")).to_have_attribute(
+        "data-state", "approved", timeout=10000
+    )
+    screenshot(page, "request-approved")
+    # The other principal's board follows over the stream (or on its next load).
+    pw_expect(other.page.get_by_test_id(f"request-card-{request_id}")).to_have_attribute(
+        "data-state", "approved", timeout=10000
+    )
+    assert tab.errors == [] and other.errors == []
