@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.loadgen import LoadSpec, hold_idle, run_load
-from bench.target import Target, metric_sum
+from bench.target import Target, metric_sum, self_cpu_s, system_busy_s
 
 Starter = Callable[[Path], Awaitable[Target]]
 COALESCED = "alliedc2_queue_coalesced_total"
@@ -83,11 +83,15 @@ async def _measured_load(target: Target, spec: LoadSpec) -> dict[str, object]:
     loop = asyncio.get_running_loop()
     await asyncio.sleep(1.0)  # startup work (migrations, first GC) is not load
     before = await target.metrics()
-    cpu0, t0 = target.cpu_s(), loop.time()
+    cpu0, own0, busy0, t0 = target.cpu_s(), self_cpu_s(), system_busy_s(), loop.time()
     with RssSampler(target) as rss:
         load = await run_load(*target.cot, spec)
     elapsed = loop.time() - t0
     server_cpu = (target.cpu_s() - cpu0) / elapsed
+    own_cpu = (self_cpu_s() - own0) / elapsed
+    # Whatever else ran on the machine meanwhile: figures taken on a busy machine
+    # are flagged rather than silently compared.
+    background = (system_busy_s() - busy0) / elapsed - server_cpu - own_cpu
     hwm = target.status_kb("VmHWM")
     after = await target.metrics()
     deltas = counter_deltas(before, after)
@@ -97,6 +101,7 @@ async def _measured_load(target: Target, spec: LoadSpec) -> dict[str, object]:
         server_rss_peak_mb=round(rss.peak_kb / 1024, 1),
         server_rss_hwm_mb=round(hwm / 1024, 1),
         server_cpu=round(server_cpu, 3),
+        background_cpu=round(max(0.0, background), 3),
         coalesced=coalesced,
         server_counters=deltas,
     )
@@ -118,7 +123,14 @@ async def medium(start: Starter, data_dir: Path, scale: Scale) -> dict[str, obje
         parse=True,
         marking=scale.marking,
     )
-    return await _with_target(start, data_dir, lambda t: _measured_load(t, spec))
+    offered = scale.medium_senders * scale.medium_rate * scale.medium_receivers
+
+    async def body(target: Target) -> dict[str, object]:
+        result = await _measured_load(target, spec)
+        result["offered_deliveries_per_s"] = offered
+        return result
+
+    return await _with_target(start, data_dir, body)
 
 
 async def saturation(start: Starter, data_dir: Path, scale: Scale) -> dict[str, object]:

@@ -13,6 +13,7 @@ import json
 import os
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -249,3 +250,54 @@ async def start_alliedc2(data_dir: Path, pin: bool) -> Target:
 
 async def start_rawrelay(data_dir: Path, pin: bool) -> Target:
     return await start("raw relay", rawrelay_argv(data_dir), data_dir, pin=pin)
+
+
+def free_port() -> int:
+    """A loopback port free right now, for servers that cannot bind port 0 themselves."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def start_at_port(
+    name: str,
+    argv: list[str],
+    data_dir: Path,
+    port: int,
+    *,
+    pin: bool,
+    ready_timeout: float = 30.0,
+) -> Target:
+    """Start a server told its port on the command line; ready once the port accepts."""
+    log = data_dir / "server.log"
+    proc = _spawn(argv, log, SERVER_CORE if pin else None)
+    deadline = time.monotonic() + ready_timeout
+    while True:
+        if proc.poll() is not None:
+            raise TargetError(f"{name} exited with {proc.returncode}:\n{_tail(log)}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                _stop(proc)
+                raise TargetError(f"{name} never listened on {port}") from None
+            await asyncio.sleep(0.2)
+    return Target(name, proc, data_dir, ("127.0.0.1", port), None, proc.pid, log)
+
+
+def system_busy_s() -> float:
+    """CPU seconds spent busy by every core since boot (from /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()[1:]
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def self_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

@@ -47,6 +47,7 @@ export class App {
   private tab: Tab = "tree";
   private pulse: maplibregl.Marker | null = null;
   private readinessTimer = 0;
+  private requestsTimer = 0;
 
   constructor(root: HTMLElement) {
     const mapEl = h("div", { class: "map", "data-testid": "map" });
@@ -194,6 +195,9 @@ export class App {
         break;
       case "request":
         this.board.upsert(message.request);
+        // allowed_actions are the caller's own: take them from a fresh GET, at most twice a second.
+        window.clearTimeout(this.requestsTimer);
+        this.requestsTimer = window.setTimeout(() => void this.loadRequests(), 500);
         break;
       case "readiness":
         this.readiness.upsert(message.report);
@@ -271,7 +275,7 @@ export class App {
     const el = h("div", { class: "org-pulse", "data-testid": "org-pulse", "data-org": org.id }, h("div", { class: "ring" }));
     const marker = new maplibregl.Marker({ element: el, anchor: "center" });
     if (org.sidc) {
-      const { canvas, anchor } = drawSymbol(org.sidc, org.name, null);
+      const { canvas, anchor } = drawSymbol(org.sidc, org.name);
       const holder = h("div", { class: "org-symbol" }, canvas);
       holder.style.left = `${-anchor.x}px`;
       holder.style.top = `${-anchor.y}px`;

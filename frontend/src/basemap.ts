@@ -112,5 +112,9 @@ export function addPlaceLabels(map: maplibregl.Map): void {
     el.className = `place-label place-${place.kind}`;
     el.textContent = place.text;
     new maplibregl.Marker({ element: el }).setLngLat([place.lon, place.lat]).addTo(map);
+    // Decoration only: keep it out of the tab order and the accessibility tree.
+    el.removeAttribute("tabindex");
+    el.removeAttribute("role");
+    el.setAttribute("aria-hidden", "true");
   }
 }

@@ -144,17 +144,14 @@ export function rollUp(parts: ParsedMarking[]): ParsedMarking {
     for (const d of part.dissem) if (d !== "RELIDO" && !out.dissem.includes(d)) out.dissem.push(d);
   }
   const listed = limiting.filter((p) => p.relTo !== null);
-  if (!out.noforn && listed.length > 0) {
-    if (listed.length < limiting.length) {
-      // Unlisted classified parts stay with their originator: nothing is common beyond it.
-      out.noforn = true;
-    } else {
-      const [first = new Set<string>(), ...others] = listed.map((p) => expand(p.relTo ?? []));
-      const common = [...first].filter((c) => others.every((list) => list.has(c)));
-      // A REL TO list needs more than one country; nothing shared beyond one nation is NOFORN.
-      if (common.length > 1) out.relTo = orderCountries(common);
-      else out.noforn = true;
-    }
+  // Unlisted classified parts stay with their originator, and so does the whole: the banner
+  // then carries no REL TO list (the server, which knows originators, decides release).
+  if (!out.noforn && listed.length > 0 && listed.length === limiting.length) {
+    const [first = new Set<string>(), ...others] = listed.map((p) => expand(p.relTo ?? []));
+    const common = [...first].filter((c) => others.every((list) => list.has(c)));
+    // A REL TO list needs more than one country; nothing shared beyond one nation is NOFORN.
+    if (common.length > 1) out.relTo = orderCountries(common);
+    else out.noforn = true;
   }
   if (!out.noforn && limiting.length > 0 && limiting.every((p) => p.dissem.includes("RELIDO"))) {
     out.dissem.push("RELIDO");

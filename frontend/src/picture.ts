@@ -25,25 +25,33 @@ interface Entry {
 export function drawSymbol(
   sidc: string | null,
   label: string,
-  course: number | null | undefined,
 ): { canvas: HTMLCanvasElement; anchor: { x: number; y: number } } {
-  const options: Record<string, unknown> = {
+  // Non-atom CoT (points, routes…) has no 2525 code: draw a neutral unknown marker.
+  const symbol = new ms.Symbol(sidc ?? "SUZP-----------", {
     size: 26,
     uniqueDesignation: label,
     infoColor: "#e8eef4",
     infoSize: 44,
     outlineWidth: 3,
     outlineColor: "rgba(6, 12, 18, 0.9)",
-  };
-  if (course !== null && course !== undefined && Number.isFinite(course)) options.direction = course;
-  // Non-atom CoT (points, routes…) has no 2525 code: draw a neutral unknown marker.
-  const symbol = new ms.Symbol(sidc ?? "SUZP-----------", options);
+  });
   const scale = window.devicePixelRatio || 1;
   const canvas = symbol.asCanvas(scale);
   const size = symbol.getSize();
   canvas.style.width = `${size.width}px`;
   canvas.style.height = `${size.height}px`;
   return { canvas, anchor: symbol.getAnchor() };
+}
+
+/** A heading leader from the symbol's anchor. milsymbol's own direction arrow is drawn
+ * in the icon colour (black), which vanishes on a dark basemap. */
+function headingLeader(course: number, anchor: { x: number; y: number }): HTMLElement {
+  const el = document.createElement("div");
+  el.className = "heading";
+  el.style.left = `${anchor.x}px`;
+  el.style.top = `${anchor.y}px`;
+  el.style.transform = `rotate(${course}deg)`;
+  return el;
 }
 
 export class Picture {
@@ -156,9 +164,12 @@ export class Picture {
     const key = `${sidc}|${label}|${course}`;
     if (key === entry.symbolKey) return;
     entry.symbolKey = key;
-    const { canvas, anchor } = drawSymbol(sidc, label, course);
+    const { canvas, anchor } = drawSymbol(sidc, label);
     entry.el.replaceChildren(canvas);
+    if (course !== null && Number.isFinite(course)) entry.el.prepend(headingLeader(course, anchor));
+    entry.el.dataset.course = course === null ? "" : String(course);
     entry.el.title = `${label} ${item.marking?.portion ?? ""}`.trim();
+    entry.el.setAttribute("aria-label", label);
     entry.el.dataset.sidc = sidc ?? "";
     entry.marker.setOffset([-anchor.x, -anchor.y]);
   }

@@ -81,7 +81,11 @@ export class RequestsBoard {
   }
 
   upsert(request: DecisionRequest): void {
-    this.requests.set(request.id, request);
+    const known = this.requests.get(request.id);
+    // Until the board is fetched again, act only on what this principal was already allowed.
+    const unchanged = known !== undefined && known.state === request.state && known.holder === request.holder;
+    const allowed = request.allowed_actions ?? (unchanged ? known.allowed_actions : undefined) ?? [];
+    this.requests.set(request.id, { ...request, allowed_actions: allowed });
     this.render();
   }
 

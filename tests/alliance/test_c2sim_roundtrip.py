@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
 from allied_c2.alliance.c2sim import (
     C2SIM_NS,
@@ -22,7 +22,9 @@ from allied_c2.alliance.scenario import load_structure
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 NS = {"c": C2SIM_NS}
 # SymbolIDCodeString in the C2SIM schema (country positions must be "--").
-C2SIM_SIDC = re.compile(r"^[SGIWMO][PUAFNSHJKO-][PAGMOSTUFVXLIZ-][AP-][A-Z-]{6}[A-Z*-]{2}--[AECGNSX*-]$")
+C2SIM_SIDC = re.compile(
+    r"^[SGIWMO][PUAFNSHJKO-][PAGMOSTUFVXLIZ-][AP-][A-Z-]{6}[A-Z*-]{2}--[AECGNSX*-]$"
+)
 
 
 @pytest.mark.parametrize(
@@ -33,7 +35,9 @@ C2SIM_SIDC = re.compile(r"^[SGIWMO][PUAFNSHJKO-][PAGMOSTUFVXLIZ-][AP-][A-Z-]{6}[
         ("trilateral-hadr.yaml", None),
     ],
 )
-def test_round_trip_gives_an_equal_structure(name: str, overrides: dict[str, object] | None) -> None:
+def test_round_trip_gives_an_equal_structure(
+    name: str, overrides: dict[str, object] | None
+) -> None:
     structure = load_structure(SCENARIOS / name, overrides)
     xml = export_c2sim(structure)
     assert import_c2sim(xml) == structure
@@ -69,7 +73,12 @@ def test_message_uses_c2sim_elements_and_codes() -> None:
     # Unit children follow the schema's sequence.
     order = [etree.QName(c).localname for c in c7f]
     assert order.index("EntityDescriptor") < order.index("CurrentState") < order.index("EntityType")
-    assert order.index("Name") < order.index("UUID") < order.index("CommandRelation") < order.index("EchelonCode")
+    assert (
+        order.index("Name")
+        < order.index("UUID")
+        < order.index("CommandRelation")
+        < order.index("EchelonCode")
+    )
 
 
 def test_plain_c2sim_keeps_units_sides_and_command_relations() -> None:
@@ -113,25 +122,30 @@ def test_parser_refuses_doctype_and_entities() -> None:
 
 MSDL = b"""<?xml version="1.0" encoding="UTF-8"?>
 <MilitaryScenario xmlns="urn:sisostds:scenario:military:data:draft:msdl:1">
-  <ScenarioID><name>Test ORBAT</name></ScenarioID>
-  <ForceSides><ForceSide><ObjectHandle>side-1</ObjectHandle><ForceSideName>BLUFOR</ForceSideName>
-    <CountryCode>USA</CountryCode></ForceSide></ForceSides>
-  <Organizations><Units>
-    <Unit><ObjectHandle>u1</ObjectHandle><SymbolIdentifier>SFGPUCI----H---</SymbolIdentifier><Name>1st Brigade</Name>
-      <UnitSymbolModifiers><Echelon>BRIGADE</Echelon></UnitSymbolModifiers>
-      <Disposition><Location><CoordinateChoice>GDC</CoordinateChoice><CoordinateData><GDC>
-        <Latitude>35.5</Latitude><Longitude>139.4</Longitude><ElevationAGL>0</ElevationAGL></GDC></CoordinateData></Location></Disposition>
-      <Relations><ForceRelation><ForceRelationChoice>FORCE_SIDE</ForceRelationChoice>
-        <ForceRelationData><ForceSideHandle>side-1</ForceSideHandle></ForceRelationData></ForceRelation></Relations></Unit>
-    <Unit><ObjectHandle>u2</ObjectHandle><SymbolIdentifier>SFGPUCI----F---</SymbolIdentifier><Name>2nd Battalion</Name>
-      <Relations><ForceRelation><ForceRelationChoice>UNIT</ForceRelationChoice><ForceRelationData><CommandRelation>
-        <CommandingSuperiorHandle>u1</CommandingSuperiorHandle><CommandRelationshipType>TACON</CommandRelationshipType>
-      </CommandRelation></ForceRelationData></ForceRelation></Relations></Unit>
-    <Unit><ObjectHandle>u3</ObjectHandle><Name>3rd Battalion</Name>
-      <Relations><ForceRelation><ForceRelationChoice>UNIT</ForceRelationChoice><ForceRelationData><CommandRelation>
-        <CommandingSuperiorHandle>u1</CommandingSuperiorHandle><CommandRelationshipType>ORGANIC</CommandRelationshipType>
-      </CommandRelation></ForceRelationData></ForceRelation></Relations></Unit>
-  </Units></Organizations>
+ <ScenarioID><name>Test ORBAT</name></ScenarioID>
+ <ForceSides><ForceSide><ObjectHandle>side-1</ObjectHandle>
+  <ForceSideName>BLUFOR</ForceSideName><CountryCode>USA</CountryCode></ForceSide></ForceSides>
+ <Organizations><Units>
+  <Unit><ObjectHandle>u1</ObjectHandle><SymbolIdentifier>SFGPUCI----H---</SymbolIdentifier>
+   <Name>1st Brigade</Name><UnitSymbolModifiers><Echelon>BRIGADE</Echelon></UnitSymbolModifiers>
+   <Disposition><Location><CoordinateChoice>GDC</CoordinateChoice><CoordinateData><GDC>
+    <Latitude>35.5</Latitude><Longitude>139.4</Longitude><ElevationAGL>0</ElevationAGL>
+   </GDC></CoordinateData></Location></Disposition>
+   <Relations><ForceRelation><ForceRelationChoice>FORCE_SIDE</ForceRelationChoice>
+    <ForceRelationData><ForceSideHandle>side-1</ForceSideHandle></ForceRelationData>
+   </ForceRelation></Relations></Unit>
+  <Unit><ObjectHandle>u2</ObjectHandle><SymbolIdentifier>SFGPUCI----F---</SymbolIdentifier>
+   <Name>2nd Battalion</Name>
+   <Relations><ForceRelation><ForceRelationChoice>UNIT</ForceRelationChoice>
+    <ForceRelationData><CommandRelation><CommandingSuperiorHandle>u1</CommandingSuperiorHandle>
+     <CommandRelationshipType>TACON</CommandRelationshipType></CommandRelation>
+   </ForceRelationData></ForceRelation></Relations></Unit>
+  <Unit><ObjectHandle>u3</ObjectHandle><Name>3rd Battalion</Name>
+   <Relations><ForceRelation><ForceRelationChoice>UNIT</ForceRelationChoice>
+    <ForceRelationData><CommandRelation><CommandingSuperiorHandle>u1</CommandingSuperiorHandle>
+     <CommandRelationshipType>ORGANIC</CommandRelationshipType></CommandRelation>
+   </ForceRelationData></ForceRelation></Relations></Unit>
+ </Units></Organizations>
 </MilitaryScenario>
 """
 

@@ -1,4 +1,4 @@
-"""Loading scenarios: the shipped files, parameters and overrides, line tracking, YAML round trip."""
+"""Loading scenarios: shipped files, parameters and overrides, line tracking, YAML round trip."""
 
 from __future__ import annotations
 
@@ -83,9 +83,15 @@ def test_delegation_parameter_changes_the_authorities() -> None:
     assert deciders(partial, kind, "JPN") == [("jjoc", None)]
     assert partial.counterparts("jjoc") == ["usfj"]
     # Full delegation also gives the JFHQ tactical control of the forces in Japan.
-    tacon = {r.subordinate for r in full.relationships if r.superior == "usfj" and r.relation is Relation.TACON}
+    tacon = {
+        r.subordinate
+        for r in full.relationships
+        if r.superior == "usfj" and r.relation is Relation.TACON
+    }
     assert tacon == {"c7f", "iiimef", "5af", "usarj"}
-    assert not [r for r in partial.relationships if r.relation is Relation.TACON and r.superior == "usfj"]
+    assert not [
+        r for r in partial.relationships if r.relation is Relation.TACON and r.superior == "usfj"
+    ]
 
 
 def test_grade_parameter_changes_deployment_authority() -> None:
@@ -105,7 +111,11 @@ def test_trilateral_has_the_philippines_and_an_exercise() -> None:
     assert s.org("wescom").timezone == "Asia/Manila"
     assert set(s.counterparts("afp")) == {"indopacom", "jjoc"}
     assert s.exercise is not None and s.exercise.start == "2025-11-10T00:00:00Z"
-    assert {w.request_kind for w in s.exercise.workload} >= {"airlift_disaster_relief", "logistics_support", "isr_support"}
+    assert {w.request_kind for w in s.exercise.workload} >= {
+        "airlift_disaster_relief",
+        "logistics_support",
+        "isr_support",
+    }
     assert "foreign_military_assistance" in s.request_kinds
 
 
@@ -142,7 +152,7 @@ def test_string_overrides_are_coerced_like_the_cli_gives_them() -> None:
     text = (
         "name: t\nparameters:\n  hours: {default: 24}\nrequest_kinds:\n  - {id: k, title: K}\n"
         "organisations:\n  - {id: a, name: A, nation: USA, kind: unit, echelon: x, timezone: UTC}\n"
-        "authorities:\n  - {request_kind: k, nation: USA, decider: a, max_hours: \"${hours}\"}\n"
+        'authorities:\n  - {request_kind: k, nation: USA, decider: a, max_hours: "${hours}"}\n'
     )
     assert load_scenario_text(text, "t", {"hours": "6"}).authorities[0].max_hours == 6.0
     assert load_scenario_text(text, "t").authorities[0].max_hours == 24.0
@@ -150,6 +160,8 @@ def test_string_overrides_are_coerced_like_the_cli_gives_them() -> None:
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_yaml_dump_round_trip(name: str) -> None:
-    original = load_structure(SCENARIOS / name, {"delegation": "full"} if name != SHIPPED[0] else None)
+    original = load_structure(
+        SCENARIOS / name, {"delegation": "full"} if name != SHIPPED[0] else None
+    )
     again = load_scenario_text(dump_structure(original), "dumped.yaml")
     assert again == original

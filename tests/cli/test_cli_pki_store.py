@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -183,8 +184,9 @@ def test_tokens(tmp_path: Path) -> None:
     assert "token.revoke" in ok("audit", "show", "--data-dir", data).output
 
 
-def audited(tmp_path: Path) -> Path:
-    data = tmp_path / "var"
+@pytest.fixture(scope="module")
+def audited_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("audited") / "var"
     for name in ("A1", "B2", "C3"):
         ok("user", "add", "--data-dir", data, "--callsign", name, "--nation", "JPN",
            "--clearance", "SECRET")  # fmt: skip
@@ -192,8 +194,13 @@ def audited(tmp_path: Path) -> Path:
     return data
 
 
-def test_audit_verify_fails_after_an_edit(tmp_path: Path) -> None:
-    data = audited(tmp_path)
+def audited(template: Path, tmp_path: Path) -> Path:
+    """A private copy of a data dir with 3 users (9 audit entries): RSA keys are slow."""
+    return Path(shutil.copytree(template, tmp_path / "var"))
+
+
+def test_audit_verify_fails_after_an_edit(tmp_path: Path, audited_template: Path) -> None:
+    data = audited(audited_template, tmp_path)
     with db(data) as conn:
         conn.execute("UPDATE audit_log SET subject = 'MALLORY' WHERE seq = 3")
     result = run("audit", "verify", "--data-dir", data)
@@ -201,8 +208,8 @@ def test_audit_verify_fails_after_an_edit(tmp_path: Path) -> None:
     assert "entry 3" in result.output and "edited" in result.output
 
 
-def test_audit_verify_fails_after_a_deletion(tmp_path: Path) -> None:
-    data = audited(tmp_path)
+def test_audit_verify_fails_after_a_deletion(tmp_path: Path, audited_template: Path) -> None:
+    data = audited(audited_template, tmp_path)
     with db(data) as conn:
         conn.execute("DELETE FROM audit_log WHERE seq = 2")
     result = run("audit", "verify", "--data-dir", data)
@@ -210,8 +217,10 @@ def test_audit_verify_fails_after_a_deletion(tmp_path: Path) -> None:
     assert "BROKEN" in result.output
 
 
-def test_audit_verify_fails_after_the_newest_entry_is_deleted(tmp_path: Path) -> None:
-    data = audited(tmp_path)
+def test_audit_verify_fails_after_the_newest_entry_is_deleted(
+    tmp_path: Path, audited_template: Path
+) -> None:
+    data = audited(audited_template, tmp_path)
     with db(data) as conn:
         newest = conn.execute("SELECT max(seq) FROM audit_log").fetchone()[0]
         conn.execute("DELETE FROM audit_log WHERE seq = ?", (newest,))

@@ -47,7 +47,9 @@ FROM_COT = [
 
 
 @pytest.mark.parametrize(("attributes", "banner"), FROM_COT)
-def test_marking_from_cot(attributes: tuple[str | None, str | None, str | None], banner: str) -> None:
+def test_marking_from_cot(
+    attributes: tuple[str | None, str | None, str | None], banner: str
+) -> None:
     assert marking_from_cot(*attributes).banner() == banner
 
 
@@ -56,14 +58,22 @@ def test_unmarked_event_gets_the_policy_default_or_the_given_default() -> None:
     assert marking_from_cot("", " ", None).banner() == "UNCLASSIFIED"
     high_side = parse_banner("SECRET//NOFORN")
     assert marking_from_cot(None, None, None, default=high_side) is high_side
-    assert marking_from_cot("CONFIDENTIAL", None, None, default=high_side).banner() == "CONFIDENTIAL"
+    assert (
+        marking_from_cot("CONFIDENTIAL", None, None, default=high_side).banner() == "CONFIDENTIAL"
+    )
 
 
 @pytest.mark.parametrize(
     ("attributes", "message"),
     [
-        ((None, "REL TO", "USA JPN"), "caveat or releasableTo without access: a marking needs its level"),
-        ((None, None, "USA JPN"), "caveat or releasableTo without access: a marking needs its level"),
+        (
+            (None, "REL TO", "USA JPN"),
+            "caveat or releasableTo without access: a marking needs its level",
+        ),
+        (
+            (None, None, "USA JPN"),
+            "caveat or releasableTo without access: a marking needs its level",
+        ),
         (("SECRET", "REL TO", None), "ISM-ID-00031: REL TO needs its list of countries"),
         (
             ("SECRET", "NOFORN", "USA JPN"),
@@ -105,7 +115,9 @@ def test_invalid_cot_markings_are_refused(
         ("SECRET//NOFORN//COI ISR", ("SECRET", "NOFORN//COI ISR", None)),
     ],
 )
-def test_marking_to_cot_and_back(banner: str, attributes: tuple[str, str | None, str | None]) -> None:
+def test_marking_to_cot_and_back(
+    banner: str, attributes: tuple[str, str | None, str | None]
+) -> None:
     marking = parse_banner(banner)
     assert marking_to_cot(marking) == attributes
     assert marking_from_cot(*attributes) == marking

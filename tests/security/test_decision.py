@@ -33,17 +33,34 @@ def test_issue_3_release_matrix(banner: str, receivers: set[str]) -> None:
 
 RELEASE = [
     # clearance dominance, through the equivalence table
-    ("SECRET//REL TO USA, JPN, PHL", PH, "USA",
-     "clearance PHL CONFIDENTIAL (≈CONFIDENTIAL) is below SECRET"),
+    (
+        "SECRET//REL TO USA, JPN, PHL",
+        PH,
+        "USA",
+        "clearance PHL CONFIDENTIAL (≈CONFIDENTIAL) is below SECRET",
+    ),
     ("SECRET//REL TO USA, JPN", ANON, "USA", "clearance UNCLASSIFIED is below SECRET"),
     ("JPN GOKUHI//REL TO USA, JPN", US, "JPN", None),
-    ("JPN KIMITSU//REL TO USA, JPN", US, "JPN",
-     "clearance SECRET is below JPN KIMITSU (≈TOP SECRET)"),
+    (
+        "JPN KIMITSU//REL TO USA, JPN",
+        US,
+        "JPN",
+        "clearance SECRET is below JPN KIMITSU (≈TOP SECRET)",
+    ),
     ("SECRET//REL TO USA, JPN", Principal("x", "JPN", "JPN:GOKUHI"), "USA", None),
-    ("SECRET//REL TO USA, JPN", Principal("x", "JPN", "JPN:HI"), "USA",
-     "clearance JPN HI (≈CONFIDENTIAL) is below SECRET"),
+    (
+        "SECRET//REL TO USA, JPN",
+        Principal("x", "JPN", "JPN:HI"),
+        "USA",
+        "clearance JPN HI (≈CONFIDENTIAL) is below SECRET",
+    ),
     ("NATO SECRET", Principal("x", "GBR", "SECRET"), None, None),
-    ("SECRET", Principal("x", "USA", "SEKRET"), "USA", "clearance 'SEKRET' is not in this server's policy"),
+    (
+        "SECRET",
+        Principal("x", "USA", "SEKRET"),
+        "USA",
+        "clearance 'SEKRET' is not in this server's policy",
+    ),
     # nationality
     ("SECRET//NOFORN", JP, "USA", "NOFORN: releasable only to USA"),
     ("SECRET//NOFORN", JP, "JPN", None),  # the originating nation passes
@@ -52,19 +69,40 @@ RELEASE = [
     ("SECRET", JP, "USA", "SECRET without REL TO is releasable only to USA"),
     ("SECRET//REL TO USA, GBR", JP, "USA", "JPN is not in the releasability list (GBR, USA)"),
     ("SECRET//REL TO USA, FVEY", Principal("x", "GBR", "SECRET"), "USA", None),
-    ("SECRET//REL TO USA, ACGU", Principal("x", "NZL", "SECRET"), "USA",
-     "NZL is not in the releasability list (ACGU, USA)"),
+    (
+        "SECRET//REL TO USA, ACGU",
+        Principal("x", "NZL", "SECRET"),
+        "USA",
+        "NZL is not in the releasability list (ACGU, USA)",
+    ),
     ("SECRET//REL TO USA, NATO", Principal("x", "FRA", "SECRET"), "USA", None),
-    ("SECRET//REL TO USA, GBR/RELIDO", JP, "USA", "JPN is not in the releasability list (GBR, USA)"),
+    (
+        "SECRET//REL TO USA, GBR/RELIDO",
+        JP,
+        "USA",
+        "JPN is not in the releasability list (GBR, USA)",
+    ),
     ("SECRET//REL TO USA, JPN/RELIDO", JP, "USA", None),
-    ("SECRET//RELIDO", JP, "USA",
-     "RELIDO: release to JPN needs a disclosure official, which a relay is not"),
-    ("SECRET//REL TO USA, GBR/DISPLAY ONLY JPN", JP, "USA",
-     "DISPLAY ONLY to JPN: view-only disclosure cannot be enforced on a delivered copy"),
+    (
+        "SECRET//RELIDO",
+        JP,
+        "USA",
+        "RELIDO: release to JPN needs a disclosure official, which a relay is not",
+    ),
+    (
+        "SECRET//REL TO USA, GBR/DISPLAY ONLY JPN",
+        JP,
+        "USA",
+        "DISPLAY ONLY to JPN: view-only disclosure cannot be enforced on a delivered copy",
+    ),
     ("NATO SECRET", JP, None, "NATO SECRET without REL TO is releasable only to the NATO nations"),
     ("NATO SECRET", Principal("x", "DEU", "NATO SECRET"), "USA", None),
-    ("NATO SECRET//RELIDO", Principal("x", "DEU", "SECRET"), "USA",
-     "RELIDO: release to DEU needs a disclosure official, which a relay is not"),
+    (
+        "NATO SECRET//RELIDO",
+        Principal("x", "DEU", "SECRET"),
+        "USA",
+        "RELIDO: release to DEU needs a disclosure official, which a relay is not",
+    ),
     ("CUI", JP, "USA", "CUI without REL TO is releasable only to USA"),
     ("CUI//REL TO USA, JPN", JP, "USA", None),
     ("UNCLASSIFIED//FOUO", JP, "USA", "UNCLASSIFIED without REL TO is releasable only to USA"),
@@ -72,31 +110,74 @@ RELEASE = [
     ("UNCLASSIFIED//REL TO USA, JPN", JP, "USA", None),
     # the anonymous profile: public items only
     ("CUI", ANON, "USA", "anonymous: only UNCLASSIFIED items without controls are released"),
-    ("UNCLASSIFIED//FOUO", ANON, "USA", "anonymous: only UNCLASSIFIED items without controls are released"),
-    ("UNCLASSIFIED//REL TO USA, JPN", ANON, "USA",
-     "anonymous: only UNCLASSIFIED items without controls are released"),
-    ("UNCLASSIFIED//COI ISR", ANON, "USA", "anonymous: only UNCLASSIFIED items without controls are released"),
-    ("NATO UNCLASSIFIED", ANON, None, "anonymous: only UNCLASSIFIED items without controls are released"),
+    (
+        "UNCLASSIFIED//FOUO",
+        ANON,
+        "USA",
+        "anonymous: only UNCLASSIFIED items without controls are released",
+    ),
+    (
+        "UNCLASSIFIED//REL TO USA, JPN",
+        ANON,
+        "USA",
+        "anonymous: only UNCLASSIFIED items without controls are released",
+    ),
+    (
+        "UNCLASSIFIED//COI ISR",
+        ANON,
+        "USA",
+        "anonymous: only UNCLASSIFIED items without controls are released",
+    ),
+    (
+        "NATO UNCLASSIFIED",
+        ANON,
+        None,
+        "anonymous: only UNCLASSIFIED items without controls are released",
+    ),
     # need to know
-    ("TOP SECRET//SI/TK//NOFORN", Principal("x", "USA", "TOP SECRET", frozenset({"SI"})), "USA",
-     "need to know: TK not held"),
-    ("TOP SECRET//SI/TK//NOFORN", Principal("x", "USA", "TOP SECRET", frozenset({"SI", "TK"})), "USA",
-     None),
+    (
+        "TOP SECRET//SI/TK//NOFORN",
+        Principal("x", "USA", "TOP SECRET", frozenset({"SI"})),
+        "USA",
+        "need to know: TK not held",
+    ),
+    (
+        "TOP SECRET//SI/TK//NOFORN",
+        Principal("x", "USA", "TOP SECRET", frozenset({"SI", "TK"})),
+        "USA",
+        None,
+    ),
     ("SECRET//SAR-BP//NOFORN", US, "USA", "need to know: SAR-BP not held"),
-    ("SECRET//REL TO USA, JPN//COI SOF/CYBER", Principal("x", "JPN", "SECRET", frozenset({"SOF"})),
-     "USA", "need to know: CYBER not held"),
-    ("SECRET//REL TO USA, JPN//COI ISR/MARITIME", Principal("x", "JPN", "SECRET", frozenset({"AIR"})),
-     "USA", "need to know: none of ISR, MARITIME held"),
-    ("SECRET//REL TO USA, JPN//COI ISR/MARITIME", Principal("x", "JPN", "SECRET", frozenset({"ISR"})),
-     "USA", None),
+    (
+        "SECRET//REL TO USA, JPN//COI SOF/CYBER",
+        Principal("x", "JPN", "SECRET", frozenset({"SOF"})),
+        "USA",
+        "need to know: CYBER not held",
+    ),
+    (
+        "SECRET//REL TO USA, JPN//COI ISR/MARITIME",
+        Principal("x", "JPN", "SECRET", frozenset({"AIR"})),
+        "USA",
+        "need to know: none of ISR, MARITIME held",
+    ),
+    (
+        "SECRET//REL TO USA, JPN//COI ISR/MARITIME",
+        Principal("x", "JPN", "SECRET", frozenset({"ISR"})),
+        "USA",
+        None,
+    ),
     # a COI the policy does not list is restrictive: fails closed
     ("SECRET//REL TO USA, JPN//COI NEWTHING", JP, "USA", "need to know: NEWTHING not held"),
 ]
 
 
 @pytest.mark.parametrize(("banner", "principal", "originator", "reason"), RELEASE)
-def test_may_release(banner: str, principal: Principal, originator: str | None, reason: str | None) -> None:
-    decision = may_release(parse_banner(banner, strict=False).with_originator(originator), principal)
+def test_may_release(
+    banner: str, principal: Principal, originator: str | None, reason: str | None
+) -> None:
+    decision = may_release(
+        parse_banner(banner, strict=False).with_originator(originator), principal
+    )
     assert decision == (Decision(True) if reason is None else Decision(False, reason))
 
 
@@ -121,8 +202,11 @@ SEND = [
     ("SECRET//REL TO USA, JPN", US, None),
     ("SECRET//REL TO USA, JPN", JP, None),
     ("TOP SECRET//REL TO USA, JPN", US, "cannot send TOP SECRET above clearance SECRET"),
-    ("SECRET//REL TO USA, JPN, PHL", PH,
-     "cannot send SECRET above clearance PHL CONFIDENTIAL (≈CONFIDENTIAL)"),
+    (
+        "SECRET//REL TO USA, JPN, PHL",
+        PH,
+        "cannot send SECRET above clearance PHL CONFIDENTIAL (≈CONFIDENTIAL)",
+    ),
     ("CONFIDENTIAL//REL TO USA, JPN", PH, "REL TO must include the sender's nation PHL"),
     ("SECRET//NOFORN", US, None),
     ("SECRET//NOFORN", JP, "NOFORN from a JPN principal must have JPN as originator"),
@@ -130,10 +214,18 @@ SEND = [
     ("JPN GOKUHI//REL TO USA, JPN", US, "a USA principal cannot originate JPN GOKUHI (JPN scheme)"),
     ("NATO SECRET", JP, "a JPN principal cannot originate NATO SECRET (NATO scheme)"),
     ("NATO SECRET", US, None),
-    ("TOP SECRET//SI//NOFORN", Principal("x", "USA", "TOP SECRET"), "cannot send: need to know: SI not held"),
+    (
+        "TOP SECRET//SI//NOFORN",
+        Principal("x", "USA", "TOP SECRET"),
+        "cannot send: need to know: SI not held",
+    ),
     ("UNCLASSIFIED", ANON, None),
     ("CUI", ANON, "anonymous: may only send UNCLASSIFIED items without controls"),
-    ("SECRET//REL TO USA, JPN", ANON, "anonymous: may only send UNCLASSIFIED items without controls"),
+    (
+        "SECRET//REL TO USA, JPN",
+        ANON,
+        "anonymous: may only send UNCLASSIFIED items without controls",
+    ),
 ]
 
 

@@ -26,8 +26,16 @@ VALID = [
     ("SECRET//SAR-BP//NOFORN", "SECRET//SAR-BP//NOFORN", "(S//SAR-BP//NF)"),
     ("SECRET//ORCON/NOFORN", "SECRET//ORCON/NOFORN", "(S//OC/NF)"),
     ("SECRET//REL TO USA, FVEY", "SECRET//REL TO USA, FVEY", "(S//REL TO USA, FVEY)"),
-    ("SECRET//REL TO USA, JPN, ACGU", "SECRET//REL TO USA, JPN, ACGU", "(S//REL TO USA, JPN, ACGU)"),
-    ("SECRET//REL TO USA, JPN/RELIDO", "SECRET//REL TO USA, JPN/RELIDO", "(S//REL TO USA, JPN/RELIDO)"),
+    (
+        "SECRET//REL TO USA, JPN, ACGU",
+        "SECRET//REL TO USA, JPN, ACGU",
+        "(S//REL TO USA, JPN, ACGU)",
+    ),
+    (
+        "SECRET//REL TO USA, JPN/RELIDO",
+        "SECRET//REL TO USA, JPN/RELIDO",
+        "(S//REL TO USA, JPN/RELIDO)",
+    ),
     (
         "SECRET//REL TO USA, GBR/DISPLAY ONLY IRQ",
         "SECRET//REL TO USA, GBR/DISPLAY ONLY IRQ",
@@ -35,7 +43,11 @@ VALID = [
     ),
     ("TOP SECRET//USA/GBR EYES ONLY", "TOP SECRET//USA/GBR EYES ONLY", "(TS//USA/GBR EYES)"),
     ("SECRET//NOFORN//LIMDIS", "SECRET//NOFORN//LIMDIS", "(S//NF//DS)"),
-    ("SECRET//REL TO USA, JPN//COI ISR", "SECRET//REL TO USA, JPN//COI ISR", "(S//REL TO USA, JPN//COI ISR)"),
+    (
+        "SECRET//REL TO USA, JPN//COI ISR",
+        "SECRET//REL TO USA, JPN//COI ISR",
+        "(S//REL TO USA, JPN//COI ISR)",
+    ),
     ("NATO SECRET", "NATO SECRET", "(NS)"),
     ("//NATO SECRET", "NATO SECRET", "(NS)"),
     ("COSMIC TOP SECRET", "COSMIC TOP SECRET", "(CTS)"),
@@ -46,7 +58,11 @@ VALID = [
     ("極秘", "JPN GOKUHI", "(JPN GOKUHI)"),
     ("特定秘密//REL TO USA, JPN", "JPN TOKUTEI//REL TO USA, JPN", "(JPN TOKUTEI//REL TO USA, JPN)"),
     ("PHL CONFIDENTIAL", "PHL CONFIDENTIAL", "(PHL C)"),
-    ("PHL RESTRICTED//REL TO USA, PHL", "PHL RESTRICTED//REL TO USA, PHL", "(PHL R//REL TO USA, PHL)"),
+    (
+        "PHL RESTRICTED//REL TO USA, PHL",
+        "PHL RESTRICTED//REL TO USA, PHL",
+        "(PHL R//REL TO USA, PHL)",
+    ),
     # A JPN-PHL bilateral item needs no USA when the scheme is not the US one.
     ("PHL SECRET//REL TO JPN, PHL", "PHL SECRET//REL TO JPN, PHL", "(PHL S//REL TO JPN, PHL)"),
     # Spelling variations that mean the same thing.
@@ -73,8 +89,14 @@ INVALID = [
     ("RESTRICTED", "unknown classification level 'RESTRICTED'"),
     ("SECRET//NOFRON", "unknown marking 'NOFRON'"),
     ("SECRET//REL TO USA, XYZ", "unknown country code or tetragraph 'XYZ'"),
-    ("SECRET//REL TO JPN, USA", "ISM-ID-00214: a REL TO list starts with USA (got REL TO JPN, USA)"),
-    ("SECRET//REL TO JPN, PHL", "ISM-ID-00214: a REL TO list starts with USA (got REL TO JPN, PHL)"),
+    (
+        "SECRET//REL TO JPN, USA",
+        "ISM-ID-00214: a REL TO list starts with USA (got REL TO JPN, USA)",
+    ),
+    (
+        "SECRET//REL TO JPN, PHL",
+        "ISM-ID-00214: a REL TO list starts with USA (got REL TO JPN, PHL)",
+    ),
     (
         "SECRET//REL TO USA, PHL, JPN",
         "ISM-ID-00041: REL TO lists USA, then trigraphs A-Z, then tetragraphs A-Z "
@@ -101,7 +123,8 @@ INVALID = [
     ),
     (
         "SECRET//RELIDO/DISPLAY ONLY IRQ",
-        "ISM-ID-00169: NOFORN, RELIDO and DISPLAY ONLY exclude each other (got RELIDO/DISPLAY ONLY)",
+        "ISM-ID-00169: NOFORN, RELIDO and DISPLAY ONLY exclude each other "
+        "(got RELIDO/DISPLAY ONLY)",
     ),
     ("SECRET//DISPLAY ONLY", "ISM-ID-00213: DISPLAY ONLY needs its list of countries"),
     ("UNCLASSIFIED//ORCON", "ISM-ID-00028: ORCON needs a classified level (got UNCLASSIFIED)"),

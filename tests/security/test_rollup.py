@@ -39,7 +39,11 @@ ROLLUPS = [
     ),
     # SCI, SAP, other controls and COIs accumulate; FOUO gives way to a classified level
     (
-        ["SECRET//SI//REL TO USA, JPN", "TOP SECRET//TK//REL TO USA, JPN//COI ISR", "UNCLASSIFIED//FOUO"],
+        [
+            "SECRET//SI//REL TO USA, JPN",
+            "TOP SECRET//TK//REL TO USA, JPN//COI ISR",
+            "UNCLASSIFIED//FOUO",
+        ],
         "TOP SECRET//SI/TK//REL TO USA, JPN//COI ISR",
     ),
     (["SECRET//ORCON/NOFORN", "SECRET//SAR-BP//NOFORN"], "SECRET//SAR-BP//ORCON/NOFORN"),
@@ -50,7 +54,10 @@ ROLLUPS = [
     (["NATO SECRET", "NATO CONFIDENTIAL"], "NATO SECRET"),
     (["NATO SECRET//REL TO USA, JPN", "SECRET//REL TO USA, JPN, PHL"], "SECRET//REL TO USA, JPN"),
     (["NATO RESTRICTED", "PHL RESTRICTED"], "CONFIDENTIAL//NOFORN"),
-    (["JPN GOKUHI//REL TO USA, JPN", "JPN HI//REL TO USA, JPN, PHL"], "JPN GOKUHI//REL TO USA, JPN"),
+    (
+        ["JPN GOKUHI//REL TO USA, JPN", "JPN HI//REL TO USA, JPN, PHL"],
+        "JPN GOKUHI//REL TO USA, JPN",
+    ),
     (["NATO UNCLASSIFIED", "CUI"], "CUI"),
 ]
 

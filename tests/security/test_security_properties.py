@@ -97,7 +97,9 @@ def markings(draw: st.DrawFn, table: Table, policy: SecurityPolicy) -> Marking:
     controls += draw(st.lists(st.sampled_from(extras), unique=True, max_size=2))
     categories = [level]
     if classified:
-        categories += draw(st.lists(st.sampled_from(["SI", "TK", "SAR-BP"]), unique=True, max_size=2))
+        categories += draw(
+            st.lists(st.sampled_from(["SI", "TK", "SAR-BP"]), unique=True, max_size=2)
+        )
     if controls:
         categories.append("/".join(controls))
     cois = draw(st.lists(st.sampled_from(COIS), unique=True, max_size=3))
@@ -152,7 +154,7 @@ def cases(draw: st.DrawFn) -> tuple[SecurityPolicy, Table, bool, Marking, Princi
     return policy, table, cui_any, draw(markings(table, policy)), draw(principals())
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(cases())
 def test_no_release_that_the_reference_forbids(
     case: tuple[SecurityPolicy, Table, bool, Marking, Principal],
@@ -165,7 +167,7 @@ def test_no_release_that_the_reference_forbids(
         assert decision.reason
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(cases())
 def test_no_denial_that_the_reference_allows(
     case: tuple[SecurityPolicy, Table, bool, Marking, Principal],
@@ -175,7 +177,7 @@ def test_no_denial_that_the_reference_allows(
     assert may_release(marking, principal, policy).allowed == expected, marking.banner()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_cached_decisions_equal_uncached(data: st.DataObject) -> None:
     policy, table, _ = data.draw(policies())
@@ -188,13 +190,15 @@ def test_cached_decisions_equal_uncached(data: st.DataObject) -> None:
         for marking, principal in data.draw(st.permutations(pairs)):
             again = parse_banner(marking.banner(), policy, strict=False)
             for candidate in (marking, again.with_originator(marking.originator)):
-                assert cache.decide(candidate, principal) == may_release(candidate, principal, policy)
+                assert cache.decide(candidate, principal) == may_release(
+                    candidate, principal, policy
+                )
                 calls += 1
     assert cache.hits + cache.misses == calls
     assert len(cache) <= cache.max_entries
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_format_and_cot_round_trips(data: st.DataObject) -> None:
     policy, table, _ = data.draw(policies())

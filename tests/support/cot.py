@@ -64,6 +64,7 @@ def marker(
     marking: tuple[str | None, str | None, str | None] = (None, None, None),
     stale_s: float = 300,
     callsign: str | None = None,
+    remarks: str = "",
 ) -> bytes:
     now = datetime.now(UTC)
     access, caveat, rel = marking
@@ -76,7 +77,8 @@ def marker(
         f'<event version="2.0" uid="{uid}" type="{cot_type}" how="h-g-i-g-o" time="{iso(now)}" '
         f'start="{iso(now)}" stale="{iso(now + timedelta(seconds=stale_s))}"{attrs}>'
         f'<point lat="{lat}" lon="{lon}" hae="0" ce="9999999" le="9999999"/>'
-        f'<detail><contact callsign="{callsign or uid}"/></detail></event>'
+        f'<detail><contact callsign="{callsign or uid}"/><remarks>{remarks}</remarks></detail>'
+        f'</event>'
     ).encode()
 
 

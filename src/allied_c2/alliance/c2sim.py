@@ -20,16 +20,17 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
-from allied_c2.alliance.model import Relation, Structure
 from allied_c2.alliance.c2sim_ext import (
     ExtensionError,
     extension_element,
     read_extension,
     structure_from_units,
 )
+from allied_c2.alliance.model import Relation, Structure
 
 C2SIM_NS = "http://www.sisostds.org/schemas/C2SIM/1.1"
 EXT_NS = "urn:allied-c2:c2sim-extension:1"
@@ -47,11 +48,24 @@ C2SIM_CODES: dict[Relation, str] = {
     Relation.GENERAL_SUPPORT: "GENSUP",
 }
 ECHELON_CODES = {
-    "fleet": "FLEET", "army": "ARMY", "corps": "CORPS", "mef": "CORPS", "division": "DIV",
-    "brigade": "BDE", "regiment": "RGT", "group": "BDEGRP", "battalion": "BN", "company": "COY",
-    "platoon": "PLT", "squad": "SQUAD", "team": "TEAM", "wing": "WING", "squadron": "SQDRNA",
-    "region": "REGION", "section": "SECT",
-}  # fmt: skip
+    "fleet": "FLEET",
+    "army": "ARMY",
+    "corps": "CORPS",
+    "mef": "CORPS",
+    "division": "DIV",
+    "brigade": "BDE",
+    "regiment": "RGT",
+    "group": "BDEGRP",
+    "battalion": "BN",
+    "company": "COY",
+    "platoon": "PLT",
+    "squad": "SQUAD",
+    "team": "TEAM",
+    "wing": "WING",
+    "squadron": "SQDRNA",
+    "region": "REGION",
+    "section": "SECT",
+}
 LEVEL_CODES = {"TOP SECRET": "TopSecret", "SECRET": "Secret", "CONFIDENTIAL": "Confidential"}
 LETTER_SIDC = re.compile(r"^[SGIWMO][PUAFNSHJKO-][PAGMOSTUFVXLIZ-][AP-][A-Z-]{6}[A-Z*-]{2}")
 
@@ -179,9 +193,13 @@ def parse_xml(data: bytes) -> etree._Element:
     if len(data) > MAX_BYTES:
         raise C2SIMError(f"document larger than {MAX_BYTES} bytes")
     parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-        huge_tree=False, remove_pis=True,
-    )  # fmt: skip
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_pis=True,
+    )
     try:
         tree = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
@@ -192,7 +210,7 @@ def parse_xml(data: bytes) -> etree._Element:
 
 
 def local(element: etree._Element) -> str:
-    return etree.QName(element).localname
+    return str(etree.QName(element).localname)
 
 
 def children(element: etree._Element, name: str) -> Iterator[etree._Element]:
@@ -227,7 +245,7 @@ def import_c2sim(data: bytes) -> Structure:
     if body is None:
         raise C2SIMError("no C2SIMInitializationBody in the document")
     sides = {text(s, "UUID"): text(s, "Name") for s in descendants(body, "ForceSide")}
-    units = []
+    units: list[dict[str, Any]] = []
     for unit in descendants(body, "Unit"):
         uid = text(unit, "UUID")
         if uid is None:
@@ -281,7 +299,7 @@ def import_msdl(data: bytes) -> Structure:
         country = text(side, "CountryCode")
         sides[text(side, "ObjectHandle")] = country if country else name
     msdl_codes = {"OPCON": Relation.OPCON, "TACON": Relation.TACON, "ADCON": Relation.ADCON}
-    units = []
+    units: list[dict[str, Any]] = []
     for unit in descendants(root, "Unit"):
         handle = text(unit, "ObjectHandle")
         if handle is None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from collections.abc import Callable, Mapping
 from typing import Any
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
 from allied_c2.alliance.model import (
     DecisionAuthority,
@@ -50,38 +50,88 @@ def extension_element(
         return node
 
     root = el(None, "AlliedC2", version="1")
-    el(root, "Scenario", name=structure.name, description=structure.description,
-       marking=structure.default_marking)  # fmt: skip
+    el(
+        root,
+        "Scenario",
+        name=structure.name,
+        description=structure.description,
+        marking=structure.default_marking,
+    )
     for key, value in structure.parameters.items():
         el(root, "Parameter", name=key, value=json.dumps(value))
     for kind in structure.request_kinds.values():
-        el(root, "RequestKind", id=kind.id, title=kind.title, bilateral=kind.bilateral,
-           hours_per_hop=kind.default_hours_per_hop)  # fmt: skip
+        el(
+            root,
+            "RequestKind",
+            id=kind.id,
+            title=kind.title,
+            bilateral=kind.bilateral,
+            hours_per_hop=kind.default_hours_per_hop,
+        )
     for org in structure.organisations.values():
         duty = org.duty_hours
-        el(root, "Organisation", id=org.id, uuid=org_uuid(org.id), nation=org.nation,
-           kind=org.kind.value, echelon=org.echelon, timezone=org.timezone,
-           native_name=org.native_name, commander_grade=org.commander_grade, sidc=org.sidc,
-           strength=org.strength, marking=org.marking, synthetic=org.synthetic,
-           duty_start=duty.start_hour, duty_end=duty.end_hour,
-           duty_weekdays=" ".join(str(d) for d in duty.weekdays), duty_always=duty.always)  # fmt: skip
+        el(
+            root,
+            "Organisation",
+            id=org.id,
+            uuid=org_uuid(org.id),
+            nation=org.nation,
+            kind=org.kind.value,
+            echelon=org.echelon,
+            timezone=org.timezone,
+            native_name=org.native_name,
+            commander_grade=org.commander_grade,
+            sidc=org.sidc,
+            strength=org.strength,
+            marking=org.marking,
+            synthetic=org.synthetic,
+            duty_start=duty.start_hour,
+            duty_end=duty.end_hour,
+            duty_weekdays=" ".join(str(d) for d in duty.weekdays),
+            duty_always=duty.always,
+        )
     for rel in structure.relationships:
-        el(root, "Relationship", superior=rel.superior, subordinate=rel.subordinate,
-           relation=rel.relation.value, note=rel.note)  # fmt: skip
+        el(
+            root,
+            "Relationship",
+            superior=rel.superior,
+            subordinate=rel.subordinate,
+            relation=rel.relation.value,
+            note=rel.note,
+        )
     for rule in structure.authorities:
-        el(root, "Authority", request_kind=rule.request_kind, nation=rule.nation,
-           decider=rule.decider, forces=" ".join(rule.forces),
-           consult_counterpart=rule.consult_counterpart, delegated_from=rule.delegated_from,
-           max_hours=rule.max_hours)  # fmt: skip
+        el(
+            root,
+            "Authority",
+            request_kind=rule.request_kind,
+            nation=rule.nation,
+            decider=rule.decider,
+            forces=" ".join(rule.forces),
+            consult_counterpart=rule.consult_counterpart,
+            delegated_from=rule.delegated_from,
+            max_hours=rule.max_hours,
+        )
     if structure.exercise is not None:
         ex = structure.exercise
         node = el(root, "Exercise", name=ex.name, start=ex.start, description=ex.description)
         for pos in ex.positions:
-            el(node, "Position", org=pos.org, lat=pos.location.lat, lon=pos.location.lon,
-               label=pos.label)  # fmt: skip
+            el(
+                node,
+                "Position",
+                org=pos.org,
+                lat=pos.location.lat,
+                lon=pos.location.lon,
+                label=pos.label,
+            )
         for hint in ex.workload:
-            el(node, "Workload", request_kind=hint.request_kind, per_day=hint.per_day,
-               originators=" ".join(hint.originators), urgent_share=hint.urgent_share)  # fmt: skip
+            el(
+                node,
+                "Workload",
+                request_kind=hint.request_kind,
+                per_day=hint.per_day,
+                originators=" ".join(hint.originators),
+                urgent_share=hint.urgent_share,
+            )
     return root
 
 
@@ -94,7 +144,7 @@ def _attr(value: object) -> str:
 
 
 def read_extension(
-    ext: etree._Element, units: list[Unit], codes: Mapping[str, Relation]
+    ext: etree._Element, units: Sequence[Unit], codes: Mapping[str, Relation]
 ) -> Structure:
     def each(name: str, parent: etree._Element = ext) -> list[dict[str, str]]:
         return [dict(e.attrib) for e in parent if isinstance(e.tag, str) and _local(e) == name]
@@ -123,16 +173,26 @@ def read_extension(
         id_of[o["uuid"]] = o["id"]
         location = unit["location"]
         structure.organisations[o["id"]] = Organisation(
-            id=o["id"], name=unit["name"], nation=o["nation"], kind=OrgKind(o["kind"]),
-            echelon=o["echelon"], timezone=o["timezone"],
+            id=o["id"],
+            name=unit["name"],
+            nation=o["nation"],
+            kind=OrgKind(o["kind"]),
+            echelon=o["echelon"],
+            timezone=o["timezone"],
             location=Location(*location) if location else None,
-            native_name=o.get("native_name"), commander_grade=o.get("commander_grade"),
-            sidc=o.get("sidc"), strength=int(o["strength"]) if "strength" in o else None,
-            duty_hours=DutyHours(int(o["duty_start"]), int(o["duty_end"]),
-                                 tuple(int(d) for d in o["duty_weekdays"].split()),
-                                 o["duty_always"] == "true"),
-            synthetic=o.get("synthetic") == "true", marking=o.get("marking"),
-        )  # fmt: skip
+            native_name=o.get("native_name"),
+            commander_grade=o.get("commander_grade"),
+            sidc=o.get("sidc"),
+            strength=int(o["strength"]) if "strength" in o else None,
+            duty_hours=DutyHours(
+                int(o["duty_start"]),
+                int(o["duty_end"]),
+                tuple(int(d) for d in o["duty_weekdays"].split()),
+                o["duty_always"] == "true",
+            ),
+            synthetic=o.get("synthetic") == "true",
+            marking=o.get("marking"),
+        )
     if len(id_of) != len(by_uuid):
         raise ExtensionError("the C2SIM message has units the extension does not describe")
     for r in each("Relationship"):
@@ -146,18 +206,22 @@ def read_extension(
                 code in codes
                 and (id_of.get(actor), id_of[unit["uuid"]], codes[code]) not in declared
             ):
+                sub = id_of[unit["uuid"]]
                 raise ExtensionError(
-                    f"C2SIM CommandRelation {code} of '{id_of[unit['uuid']]}' is not in the extension"
+                    f"C2SIM CommandRelation {code} of '{sub}' is not in the extension"
                 )
     for a in each("Authority"):
         structure.authorities.append(
             DecisionAuthority(
-                request_kind=a["request_kind"], nation=a["nation"], decider=a["decider"],
+                request_kind=a["request_kind"],
+                nation=a["nation"],
+                decider=a["decider"],
                 forces=tuple(a.get("forces", "").split()),
                 consult_counterpart=a.get("consult_counterpart") == "true",
-                delegated_from=a.get("delegated_from"), max_hours=float(a["max_hours"]),
+                delegated_from=a.get("delegated_from"),
+                max_hours=float(a["max_hours"]),
             )
-        )  # fmt: skip
+        )
     exercise = next((e for e in ext if isinstance(e.tag, str) and _local(e) == "Exercise"), None)
     if exercise is not None:
         structure.exercise = Exercise(
@@ -176,12 +240,14 @@ def read_extension(
                     float(w["urgent_share"]),
                 )
                 for w in each("Workload", exercise)
-            ),  # fmt: skip
+            ),
         )
     return structure
 
 
-def structure_from_units(name: str, units: list[Unit], codes: Mapping[str, Relation]) -> Structure:
+def structure_from_units(
+    name: str, units: Sequence[Unit], codes: Mapping[str, Relation]
+) -> Structure:
     """What plain C2SIM or MSDL says: units, names, sides, locations, command relations.
 
     Ids are made from names; kind, time zone and everything else C2SIM does
@@ -197,10 +263,15 @@ def structure_from_units(name: str, units: list[Unit], codes: Mapping[str, Relat
         id_of[unit["uuid"]] = oid
         location = unit["location"]
         structure.organisations[oid] = Organisation(
-            id=oid, name=unit["name"], nation=unit["side"] or "UNK", kind=OrgKind.UNIT,
-            echelon=(unit["echelon"] or "unknown").lower(), timezone="Etc/UTC",
-            location=Location(*location) if location else None, sidc=unit["sidc"],
-        )  # fmt: skip
+            id=oid,
+            name=unit["name"],
+            nation=unit["side"] or "UNK",
+            kind=OrgKind.UNIT,
+            echelon=(unit["echelon"] or "unknown").lower(),
+            timezone="Etc/UTC",
+            location=Location(*location) if location else None,
+            sidc=unit["sidc"],
+        )
     for unit in units:
         sub = id_of[unit["uuid"]]
         related = set()
@@ -229,4 +300,4 @@ def _with_nation(org: Organisation, nation: str) -> Organisation:
 
 
 def _local(element: etree._Element) -> str:
-    return etree.QName(element).localname
+    return str(etree.QName(element).localname)

@@ -26,6 +26,8 @@ class UTCClock:
 
 def require_aware(at: datetime, what: str = "time") -> datetime:
     """Reject naive datetimes: a naive 03:00 is ambiguous across five time zones."""
+    if at.tzinfo is UTC:
+        return at  # the hot path: everything inside the machine is already UTC
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware (got naive {at.isoformat()})")
     return at.astimezone(UTC)

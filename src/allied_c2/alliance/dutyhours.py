@@ -53,12 +53,41 @@ def check_duty_hours(hours: DutyHours) -> None:
         raise ValueError(f"duty weekdays must be a non-empty subset of 0-6, got {hours.weekdays}")
 
 
-@lru_cache(maxsize=256)
-def _continuous(hours: DutyHours) -> bool:
-    check_duty_hours(hours)
-    if hours.always:
-        return True
-    return set(hours.weekdays) == set(ALL_WEEK) and (hours.start_hour, hours.end_hour) == (0, 24)
+class _Schedule:
+    """One time zone and duty-hours pair, with its office days computed once each."""
+
+    __slots__ = ("continuous", "days", "hours", "tz")
+
+    def __init__(self, tz_name: str, hours: DutyHours) -> None:
+        check_duty_hours(hours)
+        self.tz = zone(tz_name)
+        self.hours = hours
+        self.continuous = hours.always or (
+            set(hours.weekdays) == set(ALL_WEEK) and (hours.start_hour, hours.end_hour) == (0, 24)
+        )
+        self.days: dict[date, tuple[datetime, datetime] | None] = {}
+
+    def window(self, day: date) -> tuple[datetime, datetime] | None:
+        try:
+            return self.days[day]
+        except KeyError:
+            pass
+        hours = self.hours
+        window = None
+        if day.weekday() in hours.weekdays:
+            overnight = hours.end_hour < hours.start_hour
+            opens = _local(day, hours.start_hour, self.tz)
+            closes = _local(day + timedelta(days=1) if overnight else day, hours.end_hour, self.tz)
+            window = (opens, closes)
+        if len(self.days) > 20_000:  # bound memory for very long simulated periods
+            self.days.clear()
+        self.days[day] = window
+        return window
+
+
+@lru_cache(maxsize=512)
+def _schedule(tz_name: str, hours: DutyHours) -> _Schedule:
+    return _Schedule(tz_name, hours)
 
 
 def _local(day: date, hour: int, tz: ZoneInfo) -> datetime:
@@ -69,34 +98,26 @@ def _local(day: date, hour: int, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(hour), tz).astimezone(UTC)
 
 
+_FOREVER = datetime.max.replace(tzinfo=UTC)
+_DAY = timedelta(days=1)
+
+
 def windows(office: Office, start: datetime) -> Iterator[tuple[datetime, datetime]]:
     """Open periods (UTC, half-open) that end after ``start``, in order, forever.
 
     A window whose end hour is earlier than its start hour is a night shift that
     closes the next morning; its weekday is the day it opens.
     """
-    hours = office.duty_hours
-    if _continuous(hours):
-        yield start, datetime.max.replace(tzinfo=UTC)
+    schedule = _schedule(office.timezone, office.duty_hours)
+    if schedule.continuous:
+        yield start, _FOREVER
         return
-    day = start.astimezone(zone(office.timezone)).date() - timedelta(days=1)
-    while True:  # yesterday first: its night shift may still be open
-        window = _window(office.timezone, hours, day)
+    day = start.astimezone(schedule.tz).date() - _DAY  # yesterday's night shift may be open
+    while True:
+        window = schedule.window(day)
         if window is not None and window[1] > start:
             yield window
-        day += timedelta(days=1)
-
-
-@lru_cache(maxsize=65536)
-def _window(tz_name: str, hours: DutyHours, day: date) -> tuple[datetime, datetime] | None:
-    # Cached: the simulator asks for the same few weeks of office days many times.
-    if day.weekday() not in hours.weekdays:
-        return None
-    tz = zone(tz_name)
-    overnight = hours.end_hour < hours.start_hour
-    opens = _local(day, hours.start_hour, tz)
-    closes = _local(day + timedelta(days=1) if overnight else day, hours.end_hour, tz)
-    return opens, closes
+        day += _DAY
 
 
 def is_open(office: Office, at: datetime) -> bool:

@@ -288,6 +288,9 @@ class RequestMachine:
         """Escalate every holder whose deadline is at or before ``now``."""
         now = self.clock.now() if now is None else now
         steps: list[Step] = []
+        due_first = self.next_deadline()
+        if due_first is None or due_first > now:
+            return steps
         while True:
             due = [t for t in self.active_tracks() if t.deadline <= now]
             if not due:

@@ -15,6 +15,9 @@ from yaml.constructor import SafeConstructor
 
 Path_ = tuple[str | int, ...]
 
+# libyaml when present (about ten times faster); both keep node marks.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True, slots=True)
 class SyntaxProblem:
@@ -44,7 +47,7 @@ class Located:
 def parse(text: str) -> Located:
     """Parse one YAML document; syntax errors and duplicate keys become problems."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1

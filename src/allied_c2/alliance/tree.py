@@ -73,18 +73,19 @@ def _add(
         node.add(extra)
     for rel in structure.relationships:
         child = rel.subordinate
-        if rel.superior == org_id and rel.relation.is_command and child not in seen:
-            if structure.command_parent(child) == org_id:
-                _add(structure, node, child, rel.relation, seen)
+        command = rel.superior == org_id and rel.relation.is_command and child not in seen
+        if command and structure.command_parent(child) == org_id:
+            _add(structure, node, child, rel.relation, seen)
 
 
 def _authorities(structure: Structure, tree: Tree, within: set[str] | None) -> None:
     branch = tree.add("[bold]decision authorities[/]")
     for kind in structure.request_kinds.values():
         rules = [
-            r for r in structure.authorities
+            r
+            for r in structure.authorities
             if r.request_kind == kind.id and (within is None or r.decider in within)
-        ]  # fmt: skip
+        ]
         if not rules:
             continue
         flag = " [green](bilateral)[/]" if kind.bilateral else ""

@@ -254,8 +254,8 @@ class _Checker:
         for index, org in _items(data, "organisations"):
             for position, other in enumerate(org.get("counterparts") or []):
                 if isinstance(org.get("id"), str) and isinstance(other, str):
-                    path = ("organisations", index, "counterparts", position)
-                    declared.setdefault((org["id"], other), path)
+                    where: Path_ = ("organisations", index, "counterparts", position)
+                    declared.setdefault((org["id"], other), where)
         for index, rel in _items(data, "relationships"):
             sup, sub = rel.get("superior"), rel.get("subordinate")
             if (
@@ -363,7 +363,8 @@ class _Checker:
             if orgs[decider].get("nation") not in (nation, "MULTI"):
                 self.add(
                     (*base, "decider"),
-                    f"decider '{decider}' is {orgs[decider].get('nation')} but the rule is for {nation}",
+                    f"decider '{decider}' is {orgs[decider].get('nation')} "
+                    f"but the rule is for {nation}",
                     "a nation's rules are decided by that nation's organisations",
                 )
             if rule.get("consult_counterpart") and not counterparts.get(decider):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from allied_c2.alliance.model import Structure
+from allied_c2.alliance.routing import Route
 from allied_c2.analysis.simulation import (
     Arrival,
     Decided,
@@ -58,6 +59,7 @@ class StructureResult:
     name: str
     kinds: dict[str, KindStats]
     hours: dict[str, list[float]]  # time-to-decision samples per kind, for plots
+    by_nation: dict[str, dict[str, KindStats]] = field(default_factory=dict)  # kind -> nation
     unroutable: dict[str, str] = field(default_factory=dict)  # kind -> why it was skipped
     sample: Timeline | None = None
 
@@ -79,10 +81,19 @@ class Comparison:
     def summary(self) -> dict[str, Any]:
         """summary.json: {structure: {kind: stats}} plus ``_metadata``; timing-free, so
         the same seed always gives the same document."""
-        out: dict[str, Any] = {
-            name: {kind: stats.to_dict() for kind, stats in result.kinds.items()}
-            for name, result in self.structures.items()
-        }
+        out: dict[str, Any] = {}
+        for name, result in self.structures.items():
+            out[name] = {}
+            for kind, stats in result.kinds.items():
+                out[name][kind] = stats.to_dict()
+                out[name][kind]["by_originator_nation"] = {
+                    nation: {
+                        k: v
+                        for k, v in s.to_dict().items()
+                        if k in ("count", "p50_hours", "p90_hours", "share_by_needed_by")
+                    }
+                    for nation, s in sorted(result.by_nation.get(kind, {}).items())
+                }
         out["_metadata"] = {
             "version": SUMMARY_VERSION,
             "seed": self.seed,
@@ -153,10 +164,11 @@ def pools_for(
     return pools, unroutable
 
 
-def _sample_index(
+def _sample_candidates(
     arrivals: Sequence[Arrival], structures: Mapping[str, Structure], workload: Workload
-) -> tuple[int | None, str | None]:
-    """The first routine arrival of the first bilateral kind (else of any kind)."""
+) -> tuple[list[int], str | None]:
+    """Early routine arrivals of the first bilateral kind (else of any kind): the sample
+    shown is the first of them approved in every structure."""
 
     def bilateral(kind: str) -> bool:
         for s in structures.values():
@@ -169,10 +181,25 @@ def _sample_index(
 
     kinds = [load.kind for load in workload.kinds]
     preferred = next((k for k in kinds if bilateral(k)), kinds[0] if kinds else None)
-    for arrival in arrivals:
-        if arrival.kind == preferred and not arrival.urgent:
-            return arrival.index, preferred
-    return None, preferred
+    found = [a.index for a in arrivals if a.kind == preferred and not a.urgent]
+    return found[:_SAMPLE_CANDIDATES], preferred
+
+
+_SAMPLE_CANDIDATES = 25
+
+
+def _pick_sample(runs: Mapping[str, RunResult], candidates: Sequence[int]) -> int | None:
+    """A typical request: approved everywhere, preferably without a missed deadline."""
+    approved: list[int] = []
+    for index in candidates:
+        machines = [r.samples.get(index) for r in runs.values()]
+        if all(m is not None and m.state.value == "approved" for m in machines):
+            approved.append(index)
+            if not any(s.actor == "system" for m in machines if m for s in m.trail[2:]):
+                return index
+    if approved:
+        return approved[0]
+    return candidates[0] if candidates else None
 
 
 def compare(
@@ -194,29 +221,49 @@ def compare(
     pools, unroutable = pools_for(structures, workload)
     decided: dict[str, list[Decided]] = {n: [] for n in structures}
     samples: dict[str, Timeline | None] = dict.fromkeys(structures)
+    routes: dict[str, dict[tuple[str, str], Route]] = {n: {} for n in structures}
     sample_kind: str | None = None
     started = time.perf_counter()
     total = 0
     for run in range(runs):
         arrivals = make_arrivals(workload, random.Random(seed * 1_000_003 + run))
-        sample, kind = _sample_index(arrivals, structures, workload) if run == 0 else (None, None)
-        sample_kind = sample_kind or kind
+        candidates: list[int] = []
+        if run == 0:
+            candidates, sample_kind = _sample_candidates(arrivals, structures, workload)
+        first: dict[str, RunResult] = {}
         for name, structure in structures.items():
-            result: RunResult = simulate(
-                structure, workload, arrivals, pools[name], name=name, sample_index=sample
+            result = simulate(
+                structure,
+                workload,
+                arrivals,
+                pools[name],
+                name=name,
+                samples=candidates,
+                routes=routes[name],
             )
             decided[name].extend(result.decided)
             total += len(result.decided)
-            if result.sample is not None:
-                samples[name] = timeline(result.sample)
+            if run == 0:
+                first[name] = result
             if progress is not None:
                 progress(1)
+        if run == 0:
+            chosen = _pick_sample(first, candidates)
+            for name, result in first.items():
+                if chosen is not None and chosen in result.samples:
+                    samples[name] = timeline(result.samples[chosen])
     elapsed = time.perf_counter() - started
     results: dict[str, StructureResult] = {}
     for name in structures:
         by_kind: dict[str, list[Decided]] = {}
         for d in decided[name]:
             by_kind.setdefault(d.kind, []).append(d)
+        by_nation: dict[str, dict[str, KindStats]] = {}
+        for kind, items in by_kind.items():
+            nations: dict[str, list[Decided]] = {}
+            for d in items:
+                nations.setdefault(d.nation, []).append(d)
+            by_nation[kind] = {n: kind_stats(v) for n, v in nations.items()}
         results[name] = StructureResult(
             name=name,
             kinds={
@@ -225,6 +272,7 @@ def compare(
                 if load.kind in pools[name]
             },
             hours={k: sorted(d.hours for d in v) for k, v in by_kind.items()},
+            by_nation=by_nation,
             unroutable=unroutable[name],
             sample=samples[name],
         )
@@ -239,7 +287,7 @@ def simulated_requests_per_second(
     seed: int = 0,
 ) -> float:
     """Throughput of the simulator on ``structure``: about ``requests`` requests through
-    route() and RequestMachine, timed end to end (for ``make bench``)."""
+    route() and RequestMachine, per CPU-second of this process (for ``make bench``)."""
     workload = workload or load_workload()
     per_day = sum(k.per_day for k in workload.kinds)
     if per_day <= 0:
@@ -247,7 +295,8 @@ def simulated_requests_per_second(
     workload = replace(workload, days=requests / per_day)
     pools, _ = pools_for({structure.name: structure}, workload)
     arrivals = make_arrivals(workload, random.Random(seed))
-    started = time.perf_counter()
+    # CPU time, not wall time: the figure should not depend on what else the machine runs.
+    started = time.process_time()
     result = simulate(structure, workload, arrivals, pools[structure.name])
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     return len(result.decided) / elapsed if elapsed > 0 else 0.0

@@ -8,6 +8,9 @@ when a holder receives a request, the message takes a lognormal transmission
 time to arrive, then the holder works a lognormal number of hours (duty hours,
 unless the request is urgent: staff then work around the clock) and acts; a
 share of holders never act, and the machine's deadlines escalate past them.
+A counterpart asks the deciding staff a Poisson number of questions before it
+concurs (``comment`` actions both ways); each answer is worked in the decider's
+duty hours, which is where distant time zones cost whole days.
 Offices have no capacity limit: requests do not queue behind each other.
 
 Each arrival carries its own random seed, so the same request meets the same
@@ -17,6 +20,7 @@ luck in every structure compared (common random numbers).
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +34,7 @@ from allied_c2.alliance.requests import DecisionRequest
 from allied_c2.alliance.routing import Route, RoutingError, route
 from allied_c2.analysis.workload import KindLoad, Workload
 
-_SUBMIT, _ACT, _DEADLINE = 0, 1, 2
+_SUBMIT, _ACT, _DEADLINE, _ANSWER = 0, 1, 2, 3
 _HOUR = timedelta(hours=1)
 
 
@@ -49,6 +53,7 @@ class Decided:
     index: int
     kind: str
     originator: str
+    nation: str  # the originator's
     urgent: bool
     hours: float  # submission to decision
     by_needed_by: bool
@@ -61,7 +66,7 @@ class Decided:
 class RunResult:
     structure: str
     decided: list[Decided] = field(default_factory=list)
-    sample: RequestMachine | None = None
+    samples: dict[int, RequestMachine] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -71,6 +76,7 @@ class _Live:
     rng: random.Random
     scheduled: set[tuple[str, datetime]] = field(default_factory=set)
     deadline: datetime | None = None
+    questions: dict[tuple[str, datetime], int] = field(default_factory=dict)
 
 
 def make_arrivals(workload: Workload, rng: random.Random) -> list[Arrival]:
@@ -135,12 +141,19 @@ def simulate(
     pools: Mapping[str, Sequence[str]],
     *,
     name: str | None = None,
-    sample_index: int | None = None,
+    samples: Sequence[int] = (),
+    routes: dict[tuple[str, str], Route] | None = None,
 ) -> RunResult:
-    """Run every arrival through ``structure`` until all are decided."""
+    """Run every arrival through ``structure`` until all are decided.
+
+    ``samples`` lists arrival indexes whose machines are kept for inspection;
+    ``routes`` is a cache of route() results per (kind, originator) that callers
+    running the same structure repeatedly may share.
+    """
     result = RunResult(name or structure.name)
     loads = {load.kind: load for load in workload.kinds}
-    routes: dict[tuple[str, str], Route] = {}
+    routes = {} if routes is None else routes
+    keep = set(samples)
     clock = ManualClock(workload.start)
     heap: list[tuple[datetime, int, int, int, str, datetime | None]] = []
     live: dict[int, _Live] = {}
@@ -195,8 +208,8 @@ def simulate(
             machine = RequestMachine.submit(request, routes[key], clock)
             item = _Live(machine, load, random.Random(arrival.seed))
             live[index] = item
-            if index == sample_index:
-                result.sample = machine
+            if index in keep:
+                result.samples[index] = machine
         else:
             found = live.get(index)
             if found is None:
@@ -208,9 +221,22 @@ def simulate(
                 track = next((t for t in machine.active_tracks() if t.holder == holder), None)
                 if track is None or track.received_at != received:
                     continue  # escalated away before this holder acted
-                # Refused only when its deadline fell at this very instant and the
-                # machine escalated it first; schedule() then serves the new holder.
-                machine.act(*_decision(machine, track, item))
+                if event == _ANSWER:
+                    machine.act(Action.COMMENT, machine.decider, "clarification provided")
+                    work = workload.processing_for(item.load, "concur").sample(item.rng) / 2
+                    then = _work_until(machine, track.holder, at, work, item, workload)
+                    heapq.heappush(heap, (then, seq, _ACT, index, holder, received))
+                    seq += 1
+                elif _wants_answer(machine, track, item):
+                    machine.act(Action.COMMENT, track.holder, "request for clarification")
+                    work = workload.processing_for(item.load, "answer").sample(item.rng)
+                    then = _work_until(machine, machine.decider, at, work, item, workload)
+                    heapq.heappush(heap, (then, seq, _ANSWER, index, holder, received))
+                    seq += 1
+                else:
+                    # Refused only when its deadline fell at this very instant and the
+                    # machine escalated it first; schedule() then serves the new holder.
+                    machine.act(*_decision(machine, track, item))
         if machine.state.terminal:
             if index in live:
                 result.decided.append(_decided(index, machine))
@@ -221,12 +247,41 @@ def simulate(
 
 
 def _act_time(m: RequestMachine, track: Track, item: _Live, workload: Workload) -> datetime:
-    role = _role(track, m)
-    arrive = track.received_at + _HOUR * workload.transmission.sample(item.rng)
-    work = workload.processing_for(item.load, role).sample(item.rng)
-    if m.request.urgent:
+    work = workload.processing_for(item.load, _role(track, m)).sample(item.rng)
+    return _work_until(m, track.holder, track.received_at, work, item, workload)
+
+
+def _work_until(
+    m: RequestMachine, org: str, sent: datetime, work: float, item: _Live, workload: Workload
+) -> datetime:
+    """When ``org`` finishes ``work`` hours on a message sent to it at ``sent``."""
+    arrive = sent + _HOUR * workload.transmission.sample(item.rng)
+    office = m.route.offices.get(org)
+    if m.request.urgent or office is None:
         return arrive + _HOUR * work
-    return add_duty_hours(m.route.offices[track.holder], arrive, work)
+    return add_duty_hours(office, arrive, work)
+
+
+def _wants_answer(m: RequestMachine, track: Track, item: _Live) -> bool:
+    """Whether a concurring counterpart asks the decider one more question first."""
+    if _role(track, m) != "concur":
+        return False
+    key = (track.holder, track.received_at)
+    left = item.questions.get(key)
+    if left is None:
+        left = _poisson(item.rng, item.load.coordination_rounds)
+    item.questions[key] = left - 1
+    return left > 0
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    if mean <= 0:
+        return 0
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
 
 
 def _role(track: Track, m: RequestMachine) -> str:
@@ -266,6 +321,7 @@ def _decided(index: int, m: RequestMachine) -> Decided:
         index=index,
         kind=m.request.kind,
         originator=m.request.originator,
+        nation=m.route.offices[m.request.originator].nation,
         urgent=m.request.urgent,
         hours=(m.decided_at - m.request.submitted_at).total_seconds() / 3600,
         by_needed_by=needed is None or m.decided_at <= needed,

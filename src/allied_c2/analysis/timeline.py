@@ -27,6 +27,7 @@ class Holding:
     action: str = ""
     by_deadline: bool = False  # released by escalation, not by acting
     overdue: int = 0
+    questions: int = 0  # clarifications asked of the decider while holding it
     wait_hours: float = 0.0  # office closed after receipt
     duty_hours: float = 0.0  # open office time while held
     critical: bool = False
@@ -56,12 +57,14 @@ class Timeline:
             return None
         return (self.decided_at - self.submitted_at).total_seconds() / 3600
 
+    def to_local(self, org: str, at: datetime) -> datetime:
+        """``at`` on ``org``'s wall clock (UTC for an organisation not on the route)."""
+        name = self.zones.get(org)
+        return at.astimezone(zone(name)) if name else at
+
     def to_dict(self) -> dict[str, Any]:
         def when(org: str, at: datetime | None) -> str | None:
-            if at is None:
-                return None
-            name = self.zones.get(org)
-            return at.astimezone(zone(name)).isoformat() if name else at.isoformat()
+            return self.to_local(org, at).isoformat() if at is not None else None
 
         return {
             "request_id": self.request_id,
@@ -82,6 +85,7 @@ class Timeline:
                     "action": h.action,
                     "by_deadline": h.by_deadline,
                     "overdue": h.overdue,
+                    "questions": h.questions,
                     "wait_hours": round(h.wait_hours, 2),
                     "duty_hours": round(h.duty_hours, 2),
                     "elapsed_hours": round(h.elapsed_hours, 2),
@@ -127,6 +131,8 @@ def timeline(machine: RequestMachine) -> Timeline:
     for step in machine.trail:
         if step.action == "route":
             start(step.holders[0], 0, step.at)
+        elif step.action == "comment" and step.actor in open_:
+            open_[step.actor].questions += 1
         elif step.action == "overdue":
             for holding in open_.values():
                 holding.overdue += 1

@@ -19,7 +19,13 @@ from typing import Any
 import yaml
 
 DEFAULT_WORKLOAD = Path(__file__).with_name("default-workload.yaml")
-ROLES = ("review", "decide", "concur")
+ROLES = ("review", "decide", "concur", "answer")
+_DEFAULT_PROCESSING = {
+    "review": {"median": 2.0, "sigma": 0.7},  # an intermediate staff reviews and forwards
+    "decide": {"median": 4.0, "sigma": 0.8},  # the deciding staff prepares the decision
+    "concur": {"median": 3.0, "sigma": 0.8},  # the counterpart staff works its concurrence
+    "answer": {"median": 1.5, "sigma": 0.7},  # the decider's staff answers a question
+}
 
 
 class WorkloadError(ValueError):
@@ -57,6 +63,7 @@ class KindLoad:
     deny: float = 0.1  # the rest of the decisions are returned for rework
     concur: float = 0.95
     silent_share: float = 0.03  # a holder that never acts: its deadline escalates it
+    coordination_rounds: float = 1.0  # mean questions a counterpart asks before it concurs
     originators: Originators = field(default_factory=Originators)
     processing: Mapping[str, Lognormal] = field(default_factory=dict)  # overrides per role
 
@@ -95,8 +102,16 @@ def parse_workload(data: object) -> Workload:
     if not isinstance(kinds_raw, Mapping) or not kinds_raw:
         raise WorkloadError("kinds: give at least one request kind with its per_day rate")
     processing_raw = data.get("processing_hours") or {}
+    if not isinstance(processing_raw, Mapping):
+        raise WorkloadError("processing_hours: expected a mapping of role to median and sigma")
+    unknown = set(processing_raw) - set(ROLES)
+    if unknown:
+        raise WorkloadError(f"processing_hours: unknown roles {sorted(unknown)}")
     processing = {
-        role: _lognormal(processing_raw.get(role), f"processing_hours.{role}") for role in ROLES
+        role: _lognormal(
+            processing_raw.get(role, _DEFAULT_PROCESSING[role]), f"processing_hours.{role}"
+        )
+        for role in ROLES
     }
     return Workload(
         name=str(data.get("name", "workload")),
@@ -133,6 +148,9 @@ def _kind(kind: str, raw: object) -> KindLoad:
         deny=deny,
         concur=_number(raw.get("concur", 0.95), f"{where}.concur", maximum=1),
         silent_share=_number(raw.get("silent_share", 0.03), f"{where}.silent_share", maximum=1),
+        coordination_rounds=_number(
+            raw.get("coordination_rounds", 1.0), f"{where}.coordination_rounds", maximum=20
+        ),
         originators=Originators(
             ids=tuple(str(i) for i in orig.get("ids", ())),
             nations=tuple(str(n) for n in orig.get("nations", ())),
@@ -196,6 +214,7 @@ def to_data(workload: Workload) -> dict[str, Any]:
                 "deny": k.deny,
                 "concur": k.concur,
                 "silent_share": k.silent_share,
+                "coordination_rounds": k.coordination_rounds,
                 "originators": {
                     "ids": list(k.originators.ids),
                     "nations": list(k.originators.nations),

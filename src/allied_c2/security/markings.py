@@ -93,7 +93,8 @@ class Marking:
         )
 
     def with_originator(self, nation: str | None) -> Marking:
-        return self if nation == self.originator else replace(self, originator=nation)
+        """This marking as originated by ``nation`` (the server sets it from the sender)."""
+        return self if nation == self.originator else _with_originator(self, nation)
 
     def banner(self) -> str:
         return "//".join([self.level, *self._categories(portion=False, bare_lists=False)])
@@ -132,6 +133,13 @@ class Marking:
         if self.cois:
             categories.append("COI " + "/".join(sorted(self.cois)))
         return categories
+
+
+@lru_cache(maxsize=4096)
+def _with_originator(marking: Marking, nation: str | None) -> Marking:
+    # Memoised so that events from one sender share one Marking object: the
+    # release cache's dict lookup then succeeds on identity, without __eq__.
+    return replace(marking, originator=nation)
 
 
 def _marking(level: Level, **values: Any) -> Marking:

@@ -20,24 +20,30 @@ from allied_c2.security.markings import Marking, _marking
 from allied_c2.security.policy import SecurityPolicy
 
 
-def _common_level(policy: SecurityPolicy, rank: int, controlled: bool) -> Level:
+def _common_level(policy: SecurityPolicy, rank: int, controlled: bool) -> Level | None:
     candidates = [
         lv
         for lv in policy.systems[policy.common_system].levels
         if lv.rank > rank or (lv.rank == rank and (controlled or not lv.controlled))
     ]
     if not candidates:
-        return policy.common_level(rank)
+        return None
     return min(candidates, key=lambda lv: (lv.rank, lv.controlled != controlled))
 
 
 def _whole_level(parts: list[Marking], policy: SecurityPolicy) -> Level:
     levels = [policy.level(part.level) for part in parts]
     top = max(level.rank for level in levels)
-    tops = [level for level in levels if level.rank == top]
-    if len({level.system for level in tops}) == 1:
-        return max(tops, key=lambda level: level.controlled)
-    return _common_level(policy, top, any(level.controlled for level in tops))
+    tops = sorted(
+        {level for level in levels if level.rank == top},
+        key=lambda level: (not level.controlled, level.system, level.name),
+    )
+    if len({level.system for level in tops}) > 1:
+        common = _common_level(policy, top, any(level.controlled for level in tops))
+        if common is not None:
+            return common
+    # One scheme, or a common scheme with nothing that high: never roll down.
+    return tops[0]
 
 
 def _written(

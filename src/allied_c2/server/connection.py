@@ -13,6 +13,7 @@ import asyncio
 import logging
 import socket
 import time
+from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, cast
 
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
     from allied_c2.server.service import CotService
 
 log = logging.getLogger("allied_c2.connection")
+
+# Catch-up items queued per event-loop turn: large enough to be quick, small
+# enough that live traffic is never held behind a big picture.
+CATCH_UP_SLICE = 256
 
 
 def utcnow() -> datetime:
@@ -65,6 +70,7 @@ class StreamConnection(asyncio.Protocol):
         )
         self.queue = OutQueue(cfg.queue_max_items, cfg.queue_max_bytes)
         self.paused_since: float | None = None
+        self.catch_up: deque[str] | None = None  # uids still to send after connecting
         self.closing = False
         self.attached = False
         self._window_start = 0.0
@@ -110,7 +116,12 @@ class StreamConnection(asyncio.Protocol):
         for item in items:
             if isinstance(item, Received):
                 received += 1
-                hub.ingest(self, self.principal, item.event, now)
+                try:
+                    hub.ingest(self, self.principal, item.event, now)
+                except Exception:  # a bug on one event must not cost the others
+                    hub.stats.refuse("internal_error")
+                    log.exception("ingest failed for uid=%s from %s", item.event.uid,
+                                  self.peer_name)
             elif isinstance(item, Reply):
                 self.send(None, item.event)
             elif isinstance(item, Pinged):
@@ -165,12 +176,41 @@ class StreamConnection(asyncio.Protocol):
         if was_empty and self.paused_since is None:
             self.service.mark_dirty(self)
 
+    def begin_catch_up(self, uids: list[str]) -> None:
+        if uids:
+            self.catch_up = deque(uids)
+            self.service.mark_dirty(self)
+
     def flush(self) -> None:
         if self.closing or self.paused_since is not None or self.transport is None:
             return
+        if self.catch_up:
+            self._feed_catch_up()
         data = self.queue.drain()
         if data:
             self.transport.write(data)
+
+    def _feed_catch_up(self) -> None:
+        """Queue the next slice of the catch-up; the rest waits for the next turn."""
+        assert self.catch_up is not None
+        hub = self.service.hub
+        now = utcnow()
+        fmt = self.session.output_format
+        queue = self.queue
+        byte_room = queue.max_bytes // 2
+        item_room = queue.max_items // 2
+        for _ in range(min(CATCH_UP_SLICE, len(self.catch_up))):
+            if queue.nbytes >= byte_room or len(queue) >= item_room:
+                break  # the rest follows once the transport has taken this slice
+            event = hub.catch_up_item(self.catch_up.popleft(), self.principal, now)
+            if event is not None:
+                queue.push(event.uid, event.wire(fmt))
+                hub.stats.deliveries += 1
+        if self.catch_up:
+            self.service.mark_dirty(self)
+            self.service.schedule_flush()
+        else:
+            self.catch_up = None
 
     def close(self, reason: str, detail: str) -> None:
         if self.closing:
@@ -179,12 +219,15 @@ class StreamConnection(asyncio.Protocol):
         self.service.hub.stats.disconnects[reason] += 1
         log.warning("closing %s (%s): %s: %s", self.peer_name, self.principal.callsign, reason,
                     detail)
+        self.service.paused.discard(self)
         if self.transport is not None:
+            # The relay may be iterating over its recipients right now: leaving the
+            # hub happens in connection_lost, which the transport calls later.
             if reason in ("slow_consumer", "revoked"):
                 self.transport.abort()  # do not wait on a client that will not read
             else:
                 self.transport.close()
-        if self.attached:
+        elif self.attached:
             self.attached = False
             self.service.detach(self, utcnow())
 

@@ -49,6 +49,8 @@ class Peer(Protocol):
 
     def send(self, key: str | None, event: CotEvent) -> None: ...
 
+    def begin_catch_up(self, uids: list[str]) -> None: ...
+
     def close(self, reason: str, detail: str) -> None: ...
 
 
@@ -105,13 +107,25 @@ class Hub:
             yield from group
 
     def attach(self, peer: Peer, now: datetime) -> None:
-        """Register a client and send it the releasable picture (catch-up)."""
+        """Register a client and start its catch-up with the picture as it stands."""
         self._peers.setdefault(peer.principal, set()).add(peer)
         self.stats.connections_total += 1
-        allowed = self.releases.decide
-        for entry in self.picture.current(now):
-            if allowed(entry.marking, peer.principal).allowed:
-                peer.send(entry.event.uid, entry.event)
+        peer.begin_catch_up([entry.event.uid for entry in self.picture.current(now)])
+
+    def catch_up_item(self, uid: str, principal: Principal, now: datetime) -> CotEvent | None:
+        """The current version of a picture item for a catch-up, if still live and releasable.
+
+        Catch-up is paced by the client's transport, so an item is looked up
+        when it is due: a newer report sent live in the meantime is never
+        overtaken by an older one, and a client that reads slowly during its
+        catch-up is not mistaken for a slow consumer.
+        """
+        entry = self.picture.get(uid)
+        if entry is None or entry.event.stale <= now:
+            return None
+        if not self.releases.decide(entry.marking, principal).allowed:
+            return None
+        return entry.event
 
     def detach(self, peer: Peer, now: datetime) -> None:
         group = self._peers.get(peer.principal)

@@ -167,7 +167,11 @@ class CotService:
         self._flush_scheduled = False
         dirty, self._dirty = self._dirty, []
         for conn in dirty:
-            conn.flush()
+            try:
+                conn.flush()
+            except Exception as exc:  # one client's failure must not stall the others
+                log.exception("flushing %s failed", conn.peer_name)
+                conn.close("internal_error", repr(exc))
         if self._ingest_started is not None:
             self.hub.stats.latency.observe(time.perf_counter() - self._ingest_started)
             self._ingest_started = None

@@ -1,0 +1,247 @@
+"""`make bench`: every scenario against allied-c2, the raw relay and (if it installs) taky.
+
+    .venv/bin/python -m bench.run --out var/bench [--only medium,saturation] [--no-taky]
+
+Writes OUT/results.json (after every step, so a failure keeps what was measured) and
+prints a table of target against measurement. Servers run pinned to core 0 and this
+process to core 1 when the machine has two cores. See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, NoReturn
+
+import uvloop
+
+from bench import report, scenarios, simrate
+from bench.report import ALLIED, RAW, TAKY
+from bench.taky import ensure_taky, start_taky, taky_version
+from bench.target import (
+    LOADGEN_CORE,
+    ROOT,
+    SERVER_CORE,
+    Target,
+    TargetError,
+    start_alliedc2,
+    start_rawrelay,
+    stop_all,
+    two_cores,
+)
+
+SCENARIOS = ("medium", "saturation", "idle", "simulation")
+SMOKE = scenarios.Scale(
+    medium_senders=5,
+    medium_receivers=5,
+    medium_s=3.0,
+    saturation_senders=4,
+    saturation_receivers=8,
+    saturation_warmup_s=1.0,
+    saturation_s=3.0,
+    idle_clients=500,
+)
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, timeout=10
+    ).stdout.strip()
+    return done.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def machine(pinned: bool) -> dict[str, Any]:
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "pinned": pinned,
+        "server_core": SERVER_CORE if pinned else None,
+        "loadgen_core": LOADGEN_CORE if pinned else None,
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+class Bench:
+    def __init__(self, out: Path, scale: scenarios.Scale, pinned: bool) -> None:
+        self.out = out
+        self.scale = scale
+        self.pinned = pinned
+        self.results: dict[str, Any] = {
+            "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(pinned),
+            "versions": {
+                "allied-c2": _version("allied-c2"),
+                "git": _git_commit(),
+                "uvloop": _version("uvloop"),
+                "taky": None,
+            },
+            "scale": asdict(scale),
+            "scenarios": {},
+            "notes": [],
+        }
+        if not pinned:
+            self.note("fewer than two cores: server and load generator were not pinned")
+
+    def note(self, text: str) -> None:
+        self.results["notes"].append(text)
+
+    def save(self) -> None:
+        self.results["targets"] = report.evaluate(self.results)
+        path = self.out / "results.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.results, indent=2, default=str) + "\n")
+        tmp.replace(path)
+
+    async def step(
+        self,
+        scenario: str,
+        name: str,
+        run: Callable[[scenarios.Starter, Path, scenarios.Scale], Awaitable[dict[str, Any]]],
+        start: scenarios.Starter,
+    ) -> None:
+        data_dir = self.out / "runs" / f"{scenario}-{name.replace(' ', '-')}"
+        await asyncio.to_thread(shutil.rmtree, data_dir, ignore_errors=True)
+        print(f"· {scenario}: {name} …", flush=True)
+        t0 = time.monotonic()
+        try:
+            result: dict[str, Any] = await run(start, data_dir, self.scale)
+        except (TargetError, OSError) as exc:
+            result = {"error": f"{exc.__class__.__name__}: {exc}"}
+            self.note(f"{scenario}/{name} failed: {exc}".splitlines()[0])
+        result["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+        result["wall_s"] = round(time.monotonic() - t0, 1)
+        if float(result.get("background_cpu", 0.0)) > 0.25:
+            self.note(
+                f"{scenario}/{name}: other processes used "
+                f"{result['background_cpu']:.2f} cores during the run; figures are noisy"
+            )
+        self.results["scenarios"].setdefault(scenario, {})[name] = result
+        self.save()
+
+    def skip(self, scenario: str, name: str, why: str) -> None:
+        self.results["scenarios"].setdefault(scenario, {})[name] = {"skipped": why}
+        self.save()
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    out: Path = args.out
+    await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+    pinned = two_cores() and not args.no_pin
+    if pinned:
+        os.sched_setaffinity(0, {LOADGEN_CORE})
+    bench = Bench(out, SMOKE if args.smoke else scenarios.Scale(marking=args.marking), pinned)
+    only = set(args.only.split(",")) if args.only else set(SCENARIOS)
+
+    def starter(fn: Callable[[Path, bool], Awaitable[Target]]) -> scenarios.Starter:
+        return lambda d: fn(d, pinned)
+
+    servers: list[tuple[str, scenarios.Starter]] = [
+        (RAW, starter(start_rawrelay)),
+        (ALLIED, starter(start_alliedc2)),
+    ]
+    if not args.no_taky and only & {"medium", "saturation"}:
+        print("· taky: installing into its own venv (once) …", flush=True)
+        script, how = await asyncio.to_thread(ensure_taky, out / "taky-venv")
+        if script is None:
+            bench.note(f"taky skipped: {how}")
+        else:
+            bench.results["versions"]["taky"] = taky_version(out / "taky-venv")
+            taky_script = script
+            servers.append((TAKY, lambda d: start_taky(taky_script, d, pinned)))
+
+    runs = {"medium": scenarios.medium, "saturation": scenarios.saturation}
+    for scenario, run in runs.items():
+        if scenario in only:
+            for name, start in servers:
+                await bench.step(scenario, name, run, start)
+    if "idle" in only:
+        for name, start in servers[:2]:  # taky's memory per connection is not the question
+            await bench.step("idle", name, scenarios.idle, start)
+    if "simulation" in only:
+        print("· simulation: simulated requests per second …", flush=True)
+        sim = await asyncio.to_thread(simrate.measure, args.sim_requests)
+        bench.results["scenarios"]["simulation"] = sim
+        if "skipped" in sim:
+            bench.note(f"simulation skipped: {sim['skipped']}")
+    bench.results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    bench.save()
+    return bench.results
+
+
+def _terminate(signum: int, frame: object) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description="allied-c2 benchmarks")
+    parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    parser.add_argument("--no-taky", action="store_true", help="skip the taky reference rows")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin to cores 0 and 1")
+    parser.add_argument("--smoke", action="store_true", help="tiny scale, for checking the tool")
+    parser.add_argument(
+        "--marking", default="", help="access= on every event (default: unmarked, as ATAK sends)"
+    )
+    parser.add_argument("--sim-requests", type=int, default=5_000)
+    args = parser.parse_args(argv)
+    atexit.register(stop_all)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        results = uvloop.run(main(args))
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped", file=sys.stderr)
+        return 130
+    finally:
+        stop_all()
+    report.render(results)
+    print(f"results: {args.out / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -1,0 +1,73 @@
+"""Issue 4's what-if simulator: simulated requests per second on each shipped scenario.
+
+Calls ``allied_c2.analysis.compare.simulated_requests_per_second`` when it is there;
+the row is skipped with the reason when it is not (the analysis package is optional
+for the relay benchmarks). It runs in a child process pinned to the load generator's
+core so it neither competes with nor inherits state from the relay measurements.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from bench.target import LOADGEN_CORE, ROOT, two_cores
+
+SCENARIOS = ("alliance-2024.yaml", "alliance-jfhq.yaml", "trilateral-hadr.yaml")
+REQUESTS = 20_000
+
+
+def _measure(requests: int) -> dict[str, Any]:
+    try:
+        compare = importlib.import_module("allied_c2.analysis.compare")
+        scenario = importlib.import_module("allied_c2.alliance.scenario")
+        rate_fn = compare.simulated_requests_per_second
+        load_structure = scenario.load_structure
+    except (ImportError, AttributeError) as exc:
+        return {"skipped": f"allied_c2.analysis has no simulated_requests_per_second: {exc}"}
+    rows: dict[str, Any] = {}
+    for name in SCENARIOS:
+        path = ROOT / "scenarios" / name
+        if not path.exists():
+            rows[name] = {"skipped": f"{path} not found"}
+            continue
+        try:
+            structure = load_structure(path)
+            rows[name] = {
+                "requests": requests,
+                "requests_per_s": round(float(rate_fn(structure, requests=requests))),
+            }
+        except Exception as exc:  # a broken scenario skips its row, not the benchmark
+            rows[name] = {"skipped": f"{exc.__class__.__name__}: {exc}"}
+    rates = [r["requests_per_s"] for r in rows.values() if "requests_per_s" in r]
+    return {"scenarios": rows, "min_requests_per_s": min(rates) if rates else None}
+
+
+def measure(requests: int = REQUESTS, timeout_s: float = 300.0) -> dict[str, Any]:
+    """Run :func:`_measure` in a child process; returns its JSON result."""
+    code = f"import json, bench.simrate as s; print(json.dumps(s._measure({requests})))"
+    pin = two_cores()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            cwd=ROOT,
+            preexec_fn=(lambda: os.sched_setaffinity(0, {LOADGEN_CORE})) if pin else None,
+        )
+    except subprocess.TimeoutExpired:
+        return {"skipped": f"simulation took longer than {timeout_s:.0f} s"}
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"skipped": f"simulation failed: {tail[0]}"}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(), indent=2))
