@@ -165,7 +165,7 @@ export class RequestsBoard {
       h(
         "dl",
         { class: "req-meta" },
-        h("dt", {}, "Held by"),
+        h("dt", {}, open ? "Held by" : "Last held"),
         h("dd", { "data-testid": `request-holder-${id}` }, r.holder_name ?? (r.holder ? this.orgName(r.holder) : "—")),
         h("dt", {}, "Needed by"),
         h(

@@ -54,7 +54,9 @@ export class Stream {
     this.generation += 1;
     window.clearTimeout(this.timer);
     if (this.socket) {
+      // Frames still in flight belong to the previous principal: drop them.
       this.socket.onclose = null;
+      this.socket.onmessage = null;
       this.socket.close();
       this.socket = null;
     }

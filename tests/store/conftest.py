@@ -1,4 +1,4 @@
-"""Store tests run on SQLite and, when reachable, on PostgreSQL.
+"""Store tests run on SQLite and, when reachable, on PostgreSQL (see tests/conftest.py).
 
 PostgreSQL: one uniquely named database per test session on the server named by
 ALLIED_C2_TEST_PG (default postgresql+psycopg://postgres@127.0.0.1:5432/test),
@@ -7,42 +7,13 @@ emptied before each test and dropped at the end. Unreachable: those cases skip.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 
 from allied_c2.store.db import create_engine_for, migrate
-
-PG_ADMIN_URL = os.environ.get(
-    "ALLIED_C2_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    admin_url = make_url(PG_ADMIN_URL)
-    try:
-        admin = create_engine(
-            admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-        )
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        pytest.skip(f"PostgreSQL not reachable at {admin_url.render_as_string()}: {exc}")
-    name = f"allied_c2_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

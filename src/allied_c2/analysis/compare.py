@@ -181,7 +181,8 @@ def _sample_candidates(
 
     kinds = [load.kind for load in workload.kinds]
     preferred = next((k for k in kinds if bilateral(k)), kinds[0] if kinds else None)
-    found = [a.index for a in arrivals if a.kind == preferred and not a.urgent]
+    of_kind = [a for a in arrivals if a.kind == preferred]
+    found = [a.index for a in of_kind if not a.urgent] or [a.index for a in of_kind]
     return found[:_SAMPLE_CANDIDATES], preferred
 
 

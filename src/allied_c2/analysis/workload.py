@@ -118,7 +118,9 @@ def parse_workload(data: object) -> Workload:
         description=str(data.get("description", "")),
         start=_start(data.get("start", "2025-11-03T00:00:00Z")),
         days=_number(data.get("days", 28), "days", minimum=0.01),
-        transmission=_lognormal(data.get("transmission_hours"), "transmission_hours"),
+        transmission=_lognormal(
+            data.get("transmission_hours", {"median": 0.25, "sigma": 0.8}), "transmission_hours"
+        ),
         processing=processing,
         kinds=tuple(_kind(str(k), v) for k, v in kinds_raw.items()),
     )

@@ -21,6 +21,11 @@ app = typer.Typer(help="What-if analysis of command structures.", no_args_is_hel
 console = Console(stderr=True)
 
 
+@app.callback()
+def analyze() -> None:
+    """What-if analysis of command structures (a group, so ``compare`` keeps its name)."""
+
+
 def parse_sets(sets: list[str], files: list[Path]) -> list[dict[str, object]]:
     """Per-file overrides from ``--set [STEM:]KEY=VALUE``.
 
