@@ -81,6 +81,14 @@ def test_set_targets_the_files_that_declare_the_parameter() -> None:
         {},
         {"jfhq_commander_grade": "O-10"},
     ]
+    assert parse_sets(["3:delegation=full", "delegation=none"], [A, B, B]) == [
+        {},
+        {"delegation": "none"},
+        {"delegation": "none"},
+    ]
+    assert parse_sets(["delegation=none", "3:delegation=full"], [A, B, B])[2] == {
+        "delegation": "full"
+    }
 
 
 def test_bad_arguments_are_reported(tmp_path: Path) -> None:

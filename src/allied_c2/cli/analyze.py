@@ -30,7 +30,8 @@ def parse_sets(sets: list[str], files: list[Path]) -> list[dict[str, object]]:
     """Per-file overrides from ``--set [STEM:]KEY=VALUE``.
 
     A bare KEY applies to every file that declares the parameter (one of them must);
-    ``STEM:KEY`` only to the file whose name (without .yaml) is STEM.
+    ``STEM:KEY`` only to files named STEM (without .yaml); ``N:KEY`` only to the N-th
+    file (1-based), so one file can be compared with itself under other parameters.
     """
     declared = [_declared_parameters(f) for f in files]
     out: list[dict[str, object]] = [{} for _ in files]
@@ -42,7 +43,10 @@ def parse_sets(sets: list[str], files: list[Path]) -> list[dict[str, object]]:
         key = key.strip()
         if not eq or not key:
             raise typer.BadParameter(f"--set {item!r}: expected KEY=VALUE or FILE:KEY=VALUE")
-        chosen = [i for i, f in enumerate(files) if not target or f.stem == target]
+        if target.isdigit():  # 1-based position: tells apart the same file given twice
+            chosen = [int(target) - 1] if 1 <= int(target) <= len(files) else []
+        else:
+            chosen = [i for i, f in enumerate(files) if not target or f.stem == target]
         if target and not chosen:
             stems = ", ".join(f.stem for f in files)
             raise typer.BadParameter(f"--set {item!r}: no structure file {target!r} ({stems})")
@@ -95,7 +99,7 @@ def compare_command(
     out: Annotated[Path, typer.Option("--out", help="Output directory")] = Path("var/analysis"),
     sets: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Scenario parameter [FILE:]KEY=VALUE (repeatable)"),
+        typer.Option("--set", help="Scenario parameter [FILE-STEM:|N:]KEY=VALUE (repeatable)"),
     ] = None,
 ) -> None:
     """Simulate the same workload through each structure and report decision times."""
