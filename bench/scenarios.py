@@ -96,6 +96,8 @@ async def _measured_load(target: Target, spec: LoadSpec) -> dict[str, object]:
     after = await target.metrics()
     deltas = counter_deltas(before, after)
     result = load.as_dict()
+    if target.http is not None and not (before and after):
+        result["metrics_unavailable"] = "GET /metrics did not answer within 30 s"
     coalesced = int(metric_sum(deltas, COALESCED))
     result.update(
         server_rss_peak_mb=round(rss.peak_kb / 1024, 1),

@@ -75,12 +75,15 @@ class Target:
         except (OSError, IndexError, ValueError):
             return 0.0
 
-    async def metrics(self) -> dict[str, float]:
-        """The server's Prometheus samples (name with labels → value); {} without /metrics."""
+    async def metrics(self, limit_s: float = 30.0) -> dict[str, float]:
+        """The server's Prometheus samples (name with labels → value); {} without /metrics.
+
+        The limit is generous: a server still working off a saturation backlog answers
+        late, and a late answer is still the right count."""
         if self.http is None:
             return {}
         try:
-            text = await http_get(self.http, "/metrics")
+            text = await http_get(self.http, "/metrics", limit_s=limit_s)
         except (OSError, TimeoutError, TargetError):
             return {}
         return parse_prometheus(text)

@@ -136,7 +136,11 @@ def build_runtime(config: Config) -> Runtime:
     engine = create_engine_for(config.effective_database_url)
     migrate(engine)
     policy = load_policy(config.security_policy)
-    default_marking = parse_banner(config.default_marking, policy)
+    default_marking = (
+        parse_banner(config.default_marking, policy)
+        if config.default_marking
+        else policy.default_marking
+    )
     principals = PrincipalStore(engine)
     audit_log = AuditLog(engine, config.data_dir / "audit.anchor")
     audit = AuditQueue(audit_log)

@@ -86,7 +86,9 @@ class Config:
     stamp_markings: bool = True
     # How often the identity directory looks for user/certificate/token changes.
     directory_poll_interval: float = 2.0
-    default_marking: str = "UNCLASSIFIED"
+    # Marking given to events that arrive unmarked; None = the security policy's
+    # default_marking (shipped: UNCLASSIFIED).
+    default_marking: str | None = None
     anonymous: AnonymousProfile = field(default_factory=AnonymousProfile)
     security_policy: Path | None = None  # TOML: level equivalence, tetragraphs
     scenario: Path | None = None  # alliance structure loaded at start

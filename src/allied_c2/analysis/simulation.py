@@ -216,6 +216,9 @@ def simulate(
                 continue  # a stale deadline or action of a request already decided
             item, machine = found, found.machine
             if event == _DEADLINE:
+                due = machine.next_deadline()
+                if due is None or due > at:
+                    continue  # superseded: the holder acted or the deadline moved
                 machine.tick(at)
             else:
                 track = next((t for t in machine.active_tracks() if t.holder == holder), None)

@@ -31,9 +31,10 @@ def build_config(
     data_dir: Path | None, database_url: str | None, config_file: Path | None,
     cot_tcp: str | None, cot_tls: str | None, cot_udp: str | None, http: str | None,
     https: str | None, scenario: Path | None, log_level: str | None,
+    security_policy: Path | None = None,
 ) -> Config:
     config = resolve_config(data_dir, database_url, config_file, scenario=scenario,
-                            log_level=log_level)
+                            log_level=log_level, security_policy=security_policy)
     overrides: dict[str, Endpoint | None] = {}
     for name, value in (("cot_tcp", cot_tcp), ("cot_tls", cot_tls), ("cot_udp", cot_udp),
                         ("http", http), ("https", https)):
@@ -78,10 +79,14 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
         scenario: Annotated[Path | None, typer.Option(help="Alliance scenario YAML")] = None,
         log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING")] = None,
+        security_policy: Annotated[
+            Path | None,
+            typer.Option(help="TOML: level equivalence, tetragraphs, default marking", exists=True),
+        ] = None,
     ) -> None:
         """Run the server: CoT over TCP/TLS (and UDP), the HTTP API and the web COP."""
         cfg = build_config(data_dir, database_url, config, cot_tcp, cot_tls, cot_udp, http,
-                           https, scenario, log_level)
+                           https, scenario, log_level, security_policy)
         run_server(cfg)
 
     from allied_c2.cli.watch import watch_command

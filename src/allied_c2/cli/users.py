@@ -18,6 +18,8 @@ from allied_c2.cli.common import ConfigOption, DatabaseUrlOption, DataDirOption,
 from allied_c2.config import Config
 from allied_c2.pki.authority import CALLSIGN, CertificateAuthority, PkiError, PkiPaths
 from allied_c2.pki.bundle import DEFAULT_P12_PASSWORD, ClientBundle, write_client_bundle
+from allied_c2.security.levels import MarkingError
+from allied_c2.security.policy import load_policy
 from allied_c2.security.principals import ROLES, Principal
 from allied_c2.store.db import open_database
 from allied_c2.store.principals import NATION, PrincipalError, PrincipalStore
@@ -107,6 +109,14 @@ def _attributes(principal: Principal) -> dict[str, object]:
     }
 
 
+def _check_clearance(config: Config, principal: Principal) -> None:
+    """Refuse a clearance the security policy cannot place: it would deny everything."""
+    try:
+        load_policy(config.security_policy).clearance_level(principal.clearance, principal.nation)
+    except MarkingError as exc:
+        _fail(f"{exc}; use a level such as SECRET, CONFIDENTIAL, JPN:GOKUHI, NATO:SECRET")
+
+
 @user_app.command("add")
 def add(
     callsign: Annotated[str, typer.Option("--callsign", help="Callsign; the certificate's CN")],
@@ -133,6 +143,7 @@ def add(
         roles=_check_roles(role),
         organisation=org,
     )
+    _check_clearance(config, principal)
     if not PkiPaths.under(config.data_dir).ca_exists():
         paths = create_ca(config, [])
         typer.echo(f"no CA in {paths.directory}: created one (allied-c2 ca init)")

@@ -63,6 +63,11 @@ class PictureListener(Protocol):
 
     def removed(self, uid: str, reason: str) -> None: ...
 
+    def message(self, message: dict[str, object]) -> None: ...
+
+
+_SERVER = Principal(callsign="allied-c2", nation=None, clearance="UNCLASSIFIED")
+
 
 class Refusal(Exception):
     def __init__(self, reason: str, detail: str) -> None:
@@ -200,6 +205,29 @@ class Hub:
         if keeps_in_picture(event) and self.picture.update(event, marking, principal.callsign):
             self._notify_listeners(event, marking, principal)
         self.route(sender, principal, event, marking)
+
+    def publish(self, event: CotEvent, marking: Marking, now: datetime,
+                origin: Principal | None = None) -> None:
+        """Put a server-made event (a request marker, a simulated track) on the picture.
+
+        The server is trusted to mark what it makes, so there is no send check,
+        but every exit still applies the release decision to ``marking``.
+        """
+        if self._stamp:
+            event = event.with_marking(*marking_to_cot(marking))
+        self.stats.events_in += 1
+        sender = origin or _SERVER
+        if self._history is not None:
+            self._history(event, marking, sender, now)
+        if keeps_in_picture(event) and self.picture.update(event, marking, sender.callsign):
+            self._notify_listeners(event, marking, sender)
+        self._broadcast(event, marking, exclude=None)
+
+    def notify_views(self, message: dict[str, object], marking: Marking) -> None:
+        """Send a JSON message (request or readiness news) to the live views allowed to see it."""
+        for listener in list(self._listeners):
+            if self.releases.decide(marking, listener.principal).allowed:
+                listener.message(message)
 
     def refuse(
         self, sender: Peer | None, principal: Principal, event: CotEvent, refusal: Refusal
