@@ -162,6 +162,8 @@ def render(results: dict[str, Any], console: Console | None = None) -> None:
         table.add_column(name, justify="right")
     table.add_column("result")
     for row in results.get("targets", []):
+        if all(v is None for v in row["measured"].values()):
+            continue  # a scenario left out with --only
         verdict = {True: "[green]pass[/]", False: "[red]MISS[/]", None: ""}[row["pass"]]
         cells = [_fmt(row["measured"].get(name)) for name in TARGETS_ORDER]
         table.add_row(row["what"], row["target"], *cells, verdict)

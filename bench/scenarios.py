@@ -79,6 +79,15 @@ async def _with_target(
         await asyncio.to_thread(target.stop)
 
 
+def _bottleneck(server_cpu: float, loadgen_cpu: float) -> str:
+    """Which side ran out of its core; at saturation this says what the figure measures."""
+    if server_cpu >= 0.9:
+        return "server"
+    if loadgen_cpu >= 0.9:
+        return "load generator"
+    return "neither (paced load, flow control or CPU contention)"
+
+
 async def _measured_load(target: Target, spec: LoadSpec) -> dict[str, object]:
     loop = asyncio.get_running_loop()
     await asyncio.sleep(1.0)  # startup work (migrations, first GC) is not load
@@ -104,6 +113,7 @@ async def _measured_load(target: Target, spec: LoadSpec) -> dict[str, object]:
         server_rss_hwm_mb=round(hwm / 1024, 1),
         server_cpu=round(server_cpu, 3),
         background_cpu=round(max(0.0, background), 3),
+        bottleneck=_bottleneck(server_cpu, load.loadgen_cpu),
         coalesced=coalesced,
         server_counters=deltas,
     )

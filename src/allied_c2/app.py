@@ -79,7 +79,9 @@ class Runtime:
     live_views: set[Any] = field(default_factory=set)  # web streams for request/readiness news
     endpoints: dict[str, str] = field(default_factory=dict)
 
-    def record_event(self, event: CotEvent, marking: Marking, sender: Principal, now: datetime) -> None:
+    def record_event(
+        self, event: CotEvent, marking: Marking, sender: Principal, now: datetime
+    ) -> None:
         self.writer.submit(
             EventRecord(
                 uid=event.uid,
@@ -110,7 +112,10 @@ class Runtime:
             try:
                 event = parse_xml(row.xml, max_bytes=self.config.max_event_bytes)
                 marking = marking_from_cot(
-                    event.access, event.caveat, event.releasable_to, self.policy,
+                    event.access,
+                    event.caveat,
+                    event.releasable_to,
+                    self.policy,
                     default=self.hub.default_marking,
                 ).with_originator(row.originator)
             except (CotError, MarkingError) as exc:
@@ -152,8 +157,11 @@ def build_runtime(config: Config) -> Runtime:
     reader = EventReader(engine)
     anon = config.anonymous
     anonymous = Principal(
-        callsign=anon.callsign, nation=anon.nation, clearance=anon.clearance,
-        cois=frozenset(anon.cois), roles=frozenset({"viewer"}),
+        callsign=anon.callsign,
+        nation=anon.nation,
+        clearance=anon.clearance,
+        cois=frozenset(anon.cois),
+        roles=frozenset({"viewer"}),
     )
     directory = Directory(principals, anonymous)
     runtime_ref: list[Runtime] = []
@@ -161,14 +169,28 @@ def build_runtime(config: Config) -> Runtime:
     def history(event: CotEvent, marking: Marking, sender: Principal, now: datetime) -> None:
         runtime_ref[0].record_event(event, marking, sender, now)
 
-    hub = Hub(policy, default_marking, history=history, audit=audit,
-              stamp_markings=config.stamp_markings)
-    tls = tls_context_for(config) if (config.cot_tls is not None or config.https is not None) else None
-    service = CotService(config, hub, directory, tls_context=tls,
-                         history_backlog=lambda: writer.backlog)
+    hub = Hub(
+        policy, default_marking, history=history, audit=audit, stamp_markings=config.stamp_markings
+    )
+    tls = (
+        tls_context_for(config)
+        if (config.cot_tls is not None or config.https is not None)
+        else None
+    )
+    service = CotService(
+        config, hub, directory, tls_context=tls, history_backlog=lambda: writer.backlog
+    )
     runtime = Runtime(
-        config=config, policy=policy, hub=hub, service=service, directory=directory,
-        writer=writer, reader=reader, principals=principals, audit_log=audit_log, audit=audit,
+        config=config,
+        policy=policy,
+        hub=hub,
+        service=service,
+        directory=directory,
+        writer=writer,
+        reader=reader,
+        principals=principals,
+        audit_log=audit_log,
+        audit=audit,
     )
     runtime_ref.append(runtime)
     return runtime

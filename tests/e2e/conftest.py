@@ -21,8 +21,20 @@ def coalition(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server
         ("AGILA", "PHL", "CONFIDENTIAL"),
         ("REVOKED", "USA", "SECRET"),
     ):
-        cli("user", "add", "--data-dir", str(data), "--callsign", callsign, "--nation", nation,
-            "--clearance", clearance, "--out", str(certs))
+        cli(
+            "user",
+            "add",
+            "--data-dir",
+            str(data),
+            "--callsign",
+            callsign,
+            "--nation",
+            nation,
+            "--clearance",
+            clearance,
+            "--out",
+            str(certs),
+        )
     server = ServerProcess(data, tls=True).start()
     yield server, certs
     server.stop()

@@ -57,14 +57,18 @@ async def bystanders(server: ServerProcess) -> AsyncIterator[tuple[CotClient, Co
     await b.close()
 
 
-async def assert_still_relaying(server: ServerProcess, a: CotClient, b: CotClient, tag: str) -> None:
+async def assert_still_relaying(
+    server: ServerProcess, a: CotClient, b: CotClient, tag: str
+) -> None:
     await a.send(pli(f"bystander-{tag}", "BYSTANDER", 35.0, 139.0))
     await b.wait_uid(f"bystander-{tag}", timeout=10)
     assert server.healthy()
     assert server.proc is not None and server.proc.poll() is None
 
 
-async def raw_connection(server: ServerProcess) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def raw_connection(
+    server: ServerProcess,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     host, port = server.address("cot_tcp")
     return await asyncio.open_connection(host, port)
 
@@ -102,13 +106,15 @@ async def test_dtds_and_entities_are_refused_unexpanded(
 ) -> None:
     a, b = bystanders
     before = metric(server, "alliedc2_refusals_total", reason="dtd_forbidden") + metric(
-        server, "alliedc2_refusals_total", reason="garbage")
-    reader, writer = await raw_connection(server)
+        server, "alliedc2_refusals_total", reason="garbage"
+    )
+    _, writer = await raw_connection(server)
     writer.write(payload)
     await writer.drain()
     await assert_still_relaying(server, a, b, f"after-{uid}")
     after = metric(server, "alliedc2_refusals_total", reason="dtd_forbidden") + metric(
-        server, "alliedc2_refusals_total", reason="garbage")
+        server, "alliedc2_refusals_total", reason="garbage"
+    )
     assert after > before
     assert uid not in a.uids() | b.uids()
     assert b"root:" not in bytes(a.raw) + bytes(b.raw)
@@ -120,8 +126,10 @@ async def test_ten_mebibyte_event_ends_that_connection_only(
 ) -> None:
     a, b = bystanders
     reader, writer = await raw_connection(server)
-    head = b'<event version="2.0" uid="huge" type="a-f-G" how="m-g" time="2026-01-01T00:00:00Z" ' \
-           b'start="2026-01-01T00:00:00Z" stale="2030-01-01T00:00:00Z"><detail><remarks>'
+    head = (
+        b'<event version="2.0" uid="huge" type="a-f-G" how="m-g" time="2026-01-01T00:00:00Z" '
+        b'start="2026-01-01T00:00:00Z" stale="2030-01-01T00:00:00Z"><detail><remarks>'
+    )
     writer.write(head)
     try:
         for _ in range(10):
@@ -207,8 +215,9 @@ async def test_a_client_that_never_reads_is_cut_off_and_others_are_not_slowed(
         padding = "x" * 20_000
         for burst in range(40):
             for i in range(50):
-                await a.send(marker(f"flood-{burst}-{i}", 10 + i * 0.01, 120, stale_s=60,
-                                    remarks=padding))
+                await a.send(
+                    marker(f"flood-{burst}-{i}", 10 + i * 0.01, 120, stale_s=60, remarks=padding)
+                )
             await asyncio.sleep(0.12)
             if metric(server, "alliedc2_disconnects_total", reason="slow_consumer") >= 1:
                 break

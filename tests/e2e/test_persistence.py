@@ -61,8 +61,9 @@ async def _restart_round_trip(data: Path, *extra: str) -> None:
 
 async def test_restart_keeps_history_and_picture_on_sqlite(tmp_path: Path) -> None:
     await _restart_round_trip(tmp_path / "data")
-    out = cli("history", "--data-dir", str(tmp_path / "data"), "--uid", "restart-3",
-              "--format", "json").stdout
+    out = cli(
+        "history", "--data-dir", str(tmp_path / "data"), "--uid", "restart-3", "--format", "json"
+    ).stdout
     assert "restart-3" in out and "RESTART-3" in out
 
 
@@ -71,8 +72,17 @@ async def test_restart_keeps_history_and_picture_on_postgresql(
     tmp_path: Path, postgres_url: str
 ) -> None:
     await _restart_round_trip(tmp_path / "data", "--database-url", postgres_url)
-    out = cli("history", "--data-dir", str(tmp_path / "data"), "--database-url", postgres_url,
-              "--uid", "restart-1", "--format", "json").stdout
+    out = cli(
+        "history",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--database-url",
+        postgres_url,
+        "--uid",
+        "restart-1",
+        "--format",
+        "json",
+    ).stdout
     assert "RESTART-1" in out
 
 
@@ -102,8 +112,9 @@ async def test_udp_input_in_xml_and_mesh_protobuf(tmp_path: Path) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.sendto(pli("udp-xml", "UDP-XML"), (udp_host, udp_port))
-            mesh = takproto.xml2proto(pli("udp-mesh", "UDP-MESH").split(b"?>", 1)[1],
-                                      takproto.TAKProtoVer.MESH)
+            mesh = takproto.xml2proto(
+                pli("udp-mesh", "UDP-MESH").split(b"?>", 1)[1], takproto.TAKProtoVer.MESH
+            )
             sock.sendto(bytes(mesh), (udp_host, udp_port))
             sock.sendto(b"\xbf\x01\xbf garbage", (udp_host, udp_port))
             assert (await listener.wait_uid("udp-xml")).callsign == "UDP-XML"

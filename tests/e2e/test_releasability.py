@@ -68,8 +68,20 @@ def coalition(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coalition]:
     certs = data / "certs"
     tokens: dict[str, str] = {}
     for name, (nation, clearance) in USERS.items():
-        cli("user", "add", "--data-dir", str(data), "--callsign", name, "--nation", nation,
-            "--clearance", clearance, "--out", str(certs))
+        cli(
+            "user",
+            "add",
+            "--data-dir",
+            str(data),
+            "--callsign",
+            name,
+            "--nation",
+            nation,
+            "--clearance",
+            clearance,
+            "--out",
+            str(certs),
+        )
         tokens[name] = cli("token", "create", "--data-dir", str(data), name).stdout.strip()
     server = ServerProcess(data, tls=True).start()
     yield Coalition(server, certs, tokens)
@@ -134,7 +146,8 @@ async def test_banner_is_the_roll_up_of_what_is_shown(
     assert _get(coalition, "/api/v1/picture", "EAGLE")["banner"] == "SECRET//NOFORN"
     assert _get(coalition, "/api/v1/picture", "SAKURA")["banner"] == "SECRET//REL TO USA, JPN"
     assert _get(coalition, "/api/v1/picture", "AGILA")["banner"] == (
-        "CONFIDENTIAL//REL TO USA, JPN, PHL")
+        "CONFIDENTIAL//REL TO USA, JPN, PHL"
+    )
     assert _get(coalition, "/api/v1/picture", "anonymous")["banner"] == "UNCLASSIFIED"
 
 
@@ -165,8 +178,9 @@ async def test_addressing_a_recipient_directly_does_not_bypass_the_marking(
         await sender.close()
         await agila.close()
     await asyncio.sleep(0.5)  # audit appends happen off the event loop
-    shown = cli("audit", "show", "--data-dir", str(coalition.server.data_dir),
-                "--action", "release.denied").stdout
+    shown = cli(
+        "audit", "show", "--data-dir", str(coalition.server.data_dir), "--action", "release.denied"
+    ).stdout
     assert "AGILA" in shown
 
 
@@ -182,8 +196,9 @@ async def test_sending_above_ones_clearance_is_refused(coalition: Coalition) -> 
         await agila.close()
         await eagle.close()
     await asyncio.sleep(0.5)
-    shown = cli("audit", "show", "--data-dir", str(coalition.server.data_dir),
-                "--action", "send.refused").stdout
+    shown = cli(
+        "audit", "show", "--data-dir", str(coalition.server.data_dir), "--action", "send.refused"
+    ).stdout
     assert "too-high" in shown
 
 

@@ -184,7 +184,8 @@ async def test_xml_and_protobuf_clients_interoperate(coalition: Coalition) -> No
     try:
         # protobuf → XML: takproto encodes an ATAK PLI as TAK protocol v1 stream bytes.
         proto_bytes = takproto.xml2proto(
-            pli("proto-P", "PROTO-PAPA", 13.4, 144.7).split(b"?>", 1)[1], takproto.TAKProtoVer.STREAM
+            pli("proto-P", "PROTO-PAPA", 13.4, 144.7).split(b"?>", 1)[1],
+            takproto.TAKProtoVer.STREAM,
         )
         await asyncio.to_thread(sock.sendall, bytes(proto_bytes))
         seen = await xml_client.wait_uid("proto-P")

@@ -78,7 +78,7 @@ def marker(
         f'start="{iso(now)}" stale="{iso(now + timedelta(seconds=stale_s))}"{attrs}>'
         f'<point lat="{lat}" lon="{lon}" hae="0" ce="9999999" le="9999999"/>'
         f'<detail><contact callsign="{callsign or uid}"/><remarks>{remarks}</remarks></detail>'
-        f'</event>'
+        f"</event>"
     ).encode()
 
 
@@ -94,7 +94,8 @@ def direct_chat(
         f'groupOwner="false" chatroom="{to_cs}" id="{to_uid}" senderCallsign="{sender_cs}">'
         f'<chatgrp uid0="{sender_uid}" uid1="{to_uid}" id="{to_uid}"/></__chat>'
         f'<link uid="{sender_uid}" type="a-f-G-U-C" relation="p-p"/>'
-        f'<remarks source="BAO.F.ATAK.{sender_uid}" to="{to_uid}" time="{iso(now)}">{text}</remarks>'
+        f'<remarks source="BAO.F.ATAK.{sender_uid}" to="{to_uid}" time="{iso(now)}">'
+        f"{text}</remarks>"
         f'<marti><dest callsign="{to_cs}"/></marti></detail></event>'
     ).encode()
 

@@ -50,12 +50,14 @@ class PytakClient:
     async def tls(cls, host: str, port: int, cert_dir: Path, name: str) -> PytakClient:
         # The .p12 bundle ATAK/iTAK import, opened by pytak itself, and full
         # verification of the server against the CA from `allied-c2 user add`.
-        return await cls({
-            "COT_URL": f"tls://{host}:{port}",
-            "PYTAK_TLS_CLIENT_CERT": str(cert_dir / f"{name}.p12"),
-            "PYTAK_TLS_CLIENT_PASSWORD": "atakatak",
-            "PYTAK_TLS_CLIENT_CAFILE": str(cert_dir / "ca.pem"),
-        }).start()
+        return await cls(
+            {
+                "COT_URL": f"tls://{host}:{port}",
+                "PYTAK_TLS_CLIENT_CERT": str(cert_dir / f"{name}.p12"),
+                "PYTAK_TLS_CLIENT_PASSWORD": "atakatak",
+                "PYTAK_TLS_CLIENT_CAFILE": str(cert_dir / "ca.pem"),
+            }
+        ).start()
 
     async def start(self) -> PytakClient:
         reader, writer = await pytak.protocol_factory(self.config)
@@ -80,7 +82,9 @@ class PytakClient:
                 if event.uid == uid:
                     return event
             await asyncio.sleep(0.02)
-        raise AssertionError(f"pytak client did not receive {uid}; got {[e.uid for e in self.events]}")
+        raise AssertionError(
+            f"pytak client did not receive {uid}; got {[e.uid for e in self.events]}"
+        )
 
     async def close(self) -> None:
         for task in self.tasks:

@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -168,11 +169,17 @@ def cop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cop]:
     data_dir = tmp_path_factory.mktemp("cop")
     server = ServerProcess(data_dir, "--scenario", str(SCENARIO), tls=True)
     cop = Cop(server)
-    # Principals exist before start so that the TLS listener trusts their certificates.
+    # The first principal creates the CA the TLS listener serves from; the rest are added
+    # while the server starts (each CLI run costs a couple of seconds of imports).
     cop.add_user("FEEDER", "USA", "SECRET", org="usfj", roles=("operator",))
-    cop.add_user("EAGLE", "USA", "SECRET", org="usfj", roles=("commander",))
-    cop.add_user("SAKURA", "JPN", "SECRET", org="js", roles=("operator",))
-    server.start()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        started = pool.submit(server.start)
+        added = [
+            pool.submit(cop.add_user, "EAGLE", "USA", "SECRET", org="usfj", roles=("commander",)),
+            pool.submit(cop.add_user, "SAKURA", "JPN", "SECRET", org="js", roles=("operator",)),
+        ]
+        for future in [started, *added]:
+            future.result()
     try:
         yield cop
     finally:

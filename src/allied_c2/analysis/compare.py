@@ -143,14 +143,20 @@ def kind_stats(decided: Sequence[Decided]) -> KindStats:
 
 
 def pools_for(
-    structures: Mapping[str, Structure], workload: Workload
+    structures: Mapping[str, Structure],
+    workload: Workload,
+    routes: Mapping[str, dict[tuple[str, str], Route]] | None = None,
 ) -> tuple[dict[str, dict[str, list[str]]], dict[str, dict[str, str]]]:
     """Originator pools per structure and kind. Where the structures share originators
-    the pool is their intersection, so every structure sees the same requests."""
+    the pool is their intersection, so every structure sees the same requests.
+    ``routes`` (per structure) collects the routes found on the way."""
     pools: dict[str, dict[str, list[str]]] = {n: {} for n in structures}
     unroutable: dict[str, dict[str, str]] = {n: {} for n in structures}
     for load in workload.kinds:
-        each = {n: originator_pool(s, load) for n, s in structures.items()}
+        each = {
+            n: originator_pool(s, load, routes[n] if routes else None)
+            for n, s in structures.items()
+        }
         common = set.intersection(*(set(p) for p in each.values())) if each else set()
         for name, pool in each.items():
             chosen = sorted(common) if common else pool
@@ -219,10 +225,10 @@ def compare(
     if runs < 1:
         raise AnalysisError("runs must be at least 1")
     workload = workload or load_workload()
-    pools, unroutable = pools_for(structures, workload)
+    routes: dict[str, dict[tuple[str, str], Route]] = {n: {} for n in structures}
+    pools, unroutable = pools_for(structures, workload, routes)
     decided: dict[str, list[Decided]] = {n: [] for n in structures}
     samples: dict[str, Timeline | None] = dict.fromkeys(structures)
-    routes: dict[str, dict[tuple[str, str], Route]] = {n: {} for n in structures}
     sample_kind: str | None = None
     started = time.perf_counter()
     total = 0
@@ -294,10 +300,12 @@ def simulated_requests_per_second(
     if per_day <= 0:
         raise AnalysisError("the workload has no arrivals")
     workload = replace(workload, days=requests / per_day)
-    pools, _ = pools_for({structure.name: structure}, workload)
+    routes: dict[tuple[str, str], Route] = {}
+    pools, _ = pools_for({structure.name: structure}, workload, {structure.name: routes})
     arrivals = make_arrivals(workload, random.Random(seed))
     # CPU time, not wall time: the figure should not depend on what else the machine runs.
+    # Routes are computed once per structure (while finding originators), as in compare().
     started = time.process_time()
-    result = simulate(structure, workload, arrivals, pools[structure.name])
+    result = simulate(structure, workload, arrivals, pools[structure.name], routes=routes)
     elapsed = time.process_time() - started
     return len(result.decided) / elapsed if elapsed > 0 else 0.0

@@ -103,8 +103,11 @@ def make_arrivals(workload: Workload, rng: random.Random) -> list[Arrival]:
     return [Arrival(i, *a) for i, a in enumerate(raw)]
 
 
-def originator_pool(structure: Structure, load: KindLoad) -> list[str]:
-    """Organisations that may originate ``load.kind`` and that the structure can route."""
+def originator_pool(
+    structure: Structure, load: KindLoad, routes: dict[tuple[str, str], Route] | None = None
+) -> list[str]:
+    """Organisations that may originate ``load.kind`` and that the structure can route;
+    the routes found are added to ``routes`` for :func:`simulate` to reuse."""
     spec = load.originators
     if spec.ids:
         candidates = [i for i in spec.ids if i in structure.organisations]
@@ -121,6 +124,8 @@ def originator_pool(structure: Structure, load: KindLoad) -> list[str]:
             route_for_pool = _probe(structure, load.kind, org_id)
         except RoutingError:
             continue
+        if routes is not None:
+            routes[(load.kind, org_id)] = route_for_pool
         if route_for_pool.decider != org_id:  # self-decided requests say nothing about C2
             pool.append(org_id)
     return pool

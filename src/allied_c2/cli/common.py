@@ -17,7 +17,10 @@ DatabaseUrlOption = Annotated[
     str | None,
     typer.Option(
         "--database-url",
-        help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. Default: SQLite in the data dir",
+        help=(
+            "SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. "
+            "Default: SQLite in the data dir"
+        ),
     ),
 ]
 ConfigOption = Annotated[

@@ -17,7 +17,7 @@ from allied_c2.logs import setup_logging
 EndpointOpt = Annotated[str | None, typer.Option(help="HOST:PORT, port 0 = any free port, 'off'")]
 
 
-def _endpoint(value: str | None) -> Endpoint | None | bool:
+def _endpoint(value: str | None) -> Endpoint | bool | None:
     """False means 'not given' (keep the config's value)."""
     if value is None:
         return False
@@ -28,16 +28,34 @@ def _endpoint(value: str | None) -> Endpoint | None | bool:
 
 
 def build_config(
-    data_dir: Path | None, database_url: str | None, config_file: Path | None,
-    cot_tcp: str | None, cot_tls: str | None, cot_udp: str | None, http: str | None,
-    https: str | None, scenario: Path | None, log_level: str | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    config_file: Path | None,
+    cot_tcp: str | None,
+    cot_tls: str | None,
+    cot_udp: str | None,
+    http: str | None,
+    https: str | None,
+    scenario: Path | None,
+    log_level: str | None,
     security_policy: Path | None = None,
 ) -> Config:
-    config = resolve_config(data_dir, database_url, config_file, scenario=scenario,
-                            log_level=log_level, security_policy=security_policy)
+    config = resolve_config(
+        data_dir,
+        database_url,
+        config_file,
+        scenario=scenario,
+        log_level=log_level,
+        security_policy=security_policy,
+    )
     overrides: dict[str, Endpoint | None] = {}
-    for name, value in (("cot_tcp", cot_tcp), ("cot_tls", cot_tls), ("cot_udp", cot_udp),
-                        ("http", http), ("https", https)):
+    for name, value in (
+        ("cot_tcp", cot_tcp),
+        ("cot_tls", cot_tls),
+        ("cot_udp", cot_udp),
+        ("http", http),
+        ("https", https),
+    ):
         parsed = _endpoint(value)
         if parsed is not False:
             overrides[name] = parsed  # type: ignore[assignment]
@@ -85,8 +103,19 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Run the server: CoT over TCP/TLS (and UDP), the HTTP API and the web COP."""
-        cfg = build_config(data_dir, database_url, config, cot_tcp, cot_tls, cot_udp, http,
-                           https, scenario, log_level, security_policy)
+        cfg = build_config(
+            data_dir,
+            database_url,
+            config,
+            cot_tcp,
+            cot_tls,
+            cot_udp,
+            http,
+            https,
+            scenario,
+            log_level,
+            security_policy,
+        )
         run_server(cfg)
 
     from allied_c2.cli.watch import watch_command

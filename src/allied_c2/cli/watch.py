@@ -35,13 +35,18 @@ def _table(items: dict[str, CotEvent], received: int, server: str) -> Table:
     table = Table(title=f"allied-c2 picture from {server} — {len(items)} items, {received} events")
     for column in ("callsign", "uid", "type", "lat", "lon", "marking", "age s"):
         table.add_column(column)
-    for event in sorted(items.values(), key=lambda e: (e.callsign or e.uid)):
+    for event in sorted(items.values(), key=lambda e: e.callsign or e.uid):
         marking = event.access or "-"
         if event.caveat:
             marking += f"//{event.caveat} {event.releasable_to or ''}".rstrip()
         table.add_row(
-            event.callsign or "", event.uid, event.type, f"{event.lat:.4f}", f"{event.lon:.4f}",
-            marking, f"{(now - event.time).total_seconds():.0f}",
+            event.callsign or "",
+            event.uid,
+            event.type,
+            f"{event.lat:.4f}",
+            f"{event.lon:.4f}",
+            marking,
+            f"{(now - event.time).total_seconds():.0f}",
         )
     return table
 
@@ -53,8 +58,9 @@ async def _watch(host: str, port: int, tls: ssl.SSLContext | None, seconds: floa
     received = 0
     deadline = None if seconds is None else asyncio.get_running_loop().time() + seconds
     console = Console()
-    with Live(_table(items, received, f"{host}:{port}"), console=console,
-              refresh_per_second=2) as live:
+    with Live(
+        _table(items, received, f"{host}:{port}"), console=console, refresh_per_second=2
+    ) as live:
         while deadline is None or asyncio.get_running_loop().time() < deadline:
             try:
                 data = await asyncio.wait_for(reader.read(65536), timeout=1.0)
@@ -85,12 +91,22 @@ async def _watch(host: str, port: int, tls: ssl.SSLContext | None, seconds: floa
 
 
 def watch_command(
-    data_dir: Annotated[Path, typer.Option("--data-dir", help="Data dir of a running server")] = Path("var"),
-    host: Annotated[str | None, typer.Option(help="Server host (default: from endpoints.json)")] = None,
-    port: Annotated[int | None, typer.Option(help="CoT TCP port (default: from endpoints.json)")] = None,
-    cert: Annotated[Path | None, typer.Option(help="Client certificate (PEM) to watch over TLS")] = None,
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Data dir of a running server")
+    ] = Path("var"),
+    host: Annotated[
+        str | None, typer.Option(help="Server host (default: from endpoints.json)")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="CoT TCP port (default: from endpoints.json)")
+    ] = None,
+    cert: Annotated[
+        Path | None, typer.Option(help="Client certificate (PEM) to watch over TLS")
+    ] = None,
     key: Annotated[Path | None, typer.Option(help="Client private key (PEM)")] = None,
-    ca: Annotated[Path | None, typer.Option(help="CA certificate (PEM) the server is signed by")] = None,
+    ca: Annotated[
+        Path | None, typer.Option(help="CA certificate (PEM) the server is signed by")
+    ] = None,
     seconds: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
 ) -> None:
     """Print the live picture as a TAK client would receive it (plain TCP = anonymous)."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, cast
 
 from allied_c2.cot.errors import CotError
 from allied_c2.cot.event import CotEvent, WireFormat
-from allied_c2.cot.framing import FramingError, ProtoFrame, XmlFrame, parse_datagram
+from allied_c2.cot.framing import FramingError, XmlFrame, parse_datagram
 from allied_c2.cot.protocodec import parse_proto
 from allied_c2.cot.xmlcodec import parse_xml
 from allied_c2.security.principals import Principal
@@ -120,8 +120,9 @@ class StreamConnection(asyncio.Protocol):
                     hub.ingest(self, self.principal, item.event, now)
                 except Exception:  # a bug on one event must not cost the others
                     hub.stats.refuse("internal_error")
-                    log.exception("ingest failed for uid=%s from %s", item.event.uid,
-                                  self.peer_name)
+                    log.exception(
+                        "ingest failed for uid=%s from %s", item.event.uid, self.peer_name
+                    )
             elif isinstance(item, Reply):
                 self.send(None, item.event)
             elif isinstance(item, Pinged):
@@ -130,8 +131,13 @@ class StreamConnection(asyncio.Protocol):
                 hub.stats.consumed += 1
             elif isinstance(item, Refused):
                 hub.stats.refuse(item.reason)
-                log.warning("refused input from %s (%s): %s: %s",
-                            self.peer_name, self.principal.callsign, item.reason, item.detail)
+                log.warning(
+                    "refused input from %s (%s): %s: %s",
+                    self.peer_name,
+                    self.principal.callsign,
+                    item.reason,
+                    item.detail,
+                )
             elif isinstance(item, Close):
                 self.close(item.reason, item.detail)
                 break
@@ -217,8 +223,9 @@ class StreamConnection(asyncio.Protocol):
             return
         self.closing = True
         self.service.hub.stats.disconnects[reason] += 1
-        log.warning("closing %s (%s): %s: %s", self.peer_name, self.principal.callsign, reason,
-                    detail)
+        log.warning(
+            "closing %s (%s): %s: %s", self.peer_name, self.principal.callsign, reason, detail
+        )
         self.service.paused.discard(self)
         if self.transport is not None:
             # The relay may be iterating over its recipients right now: leaving the

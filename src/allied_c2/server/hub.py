@@ -186,7 +186,9 @@ class Hub:
             self._markings[key] = marking
         return marking
 
-    def ingest(self, sender: Peer | None, principal: Principal, event: CotEvent, now: datetime) -> None:
+    def ingest(
+        self, sender: Peer | None, principal: Principal, event: CotEvent, now: datetime
+    ) -> None:
         """Accept one event from ``principal`` (``sender`` is None for datagrams)."""
         try:
             marking = self.resolve_marking(event, principal)
@@ -206,8 +208,9 @@ class Hub:
             self._notify_listeners(event, marking, principal)
         self.route(sender, principal, event, marking)
 
-    def publish(self, event: CotEvent, marking: Marking, now: datetime,
-                origin: Principal | None = None) -> None:
+    def publish(
+        self, event: CotEvent, marking: Marking, now: datetime, origin: Principal | None = None
+    ) -> None:
         """Put a server-made event (a request marker, a simulated track) on the picture.
 
         The server is trusted to mark what it makes, so there is no send check,
@@ -236,15 +239,24 @@ class Hub:
         peer = sender.peer_name if sender is not None else "udp"
         log.warning(
             "refused event uid=%s type=%s from %s (%s): %s: %s",
-            event.uid, event.type, principal.callsign, peer, refusal.reason, refusal.detail,
+            event.uid,
+            event.type,
+            principal.callsign,
+            peer,
+            refusal.reason,
+            refusal.detail,
         )
         if self._audit is not None:
             self._audit(
                 principal.callsign,
                 "send.refused",
                 event.uid,
-                {"reason": refusal.reason, "detail": refusal.detail, "type": event.type,
-                 "peer": peer},
+                {
+                    "reason": refusal.reason,
+                    "detail": refusal.detail,
+                    "type": event.type,
+                    "peer": peer,
+                },
             )
 
     def _check_send(self, marking: Marking, principal: Principal, event: CotEvent) -> None:
@@ -272,7 +284,9 @@ class Hub:
             if event.group_name:
                 sender.group_name = event.group_name
 
-    def route(self, sender: Peer | None, principal: Principal, event: CotEvent, marking: Marking) -> None:
+    def route(
+        self, sender: Peer | None, principal: Principal, event: CotEvent, marking: Marking
+    ) -> None:
         if event.dest_callsigns or event.dest_uids:
             targets = self._addressed(event.dest_callsigns, event.dest_uids)
             self._deliver_directed(sender, principal, event, marking, targets)
@@ -336,15 +350,22 @@ class Hub:
             self.stats.release_denied += 1
             log.warning(
                 "release denied: %s -> %s uid=%s: %s",
-                principal.callsign, peer.principal.callsign, event.uid, decision.reason,
+                principal.callsign,
+                peer.principal.callsign,
+                event.uid,
+                decision.reason,
             )
             if self._audit is not None:
                 self._audit(
                     principal.callsign,
                     "release.denied",
                     event.uid,
-                    {"recipient": peer.principal.callsign, "reason": decision.reason or "",
-                     "type": event.type, "marking": marking.banner()},
+                    {
+                        "recipient": peer.principal.callsign,
+                        "reason": decision.reason or "",
+                        "type": event.type,
+                        "marking": marking.banner(),
+                    },
                 )
 
     # -- picture maintenance ----------------------------------------------------

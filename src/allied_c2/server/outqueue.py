@@ -30,7 +30,7 @@ class OutQueue:
     ``key`` is the uid for coalescable items (positions), ``None`` otherwise.
     """
 
-    __slots__ = ("_items", "_bytes", "max_items", "max_bytes", "stats")
+    __slots__ = ("_bytes", "_items", "max_bytes", "max_items", "stats")
 
     def __init__(self, max_items: int, max_bytes: int) -> None:
         self._items: deque[tuple[str | None, bytes]] = deque()

@@ -60,7 +60,7 @@ class Picture:
         """Remove and return every item whose stale time has passed."""
         gone: list[PictureEntry] = []
         while self._expiry and self._expiry[0][0] <= now:
-            stale, uid = heapq.heappop(self._expiry)
+            _, uid = heapq.heappop(self._expiry)
             entry = self._entries.get(uid)
             if entry is not None and entry.event.stale <= now:
                 del self._entries[uid]

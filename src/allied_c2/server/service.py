@@ -59,17 +59,26 @@ class CotService:
         cfg = self.config
         if cfg.cot_tcp is not None:
             server = await loop.create_server(
-                lambda: StreamConnection(self, tls=False), cfg.cot_tcp.host, cfg.cot_tcp.port,
-                backlog=1024, reuse_address=True,
+                lambda: StreamConnection(self, tls=False),
+                cfg.cot_tcp.host,
+                cfg.cot_tcp.port,
+                backlog=1024,
+                reuse_address=True,
             )
             self._servers.append(server)
             self.bound["cot_tcp"] = _bound(server, cfg.cot_tcp)
         if cfg.cot_tls is not None:
             if self.tls_context is None:
-                raise RuntimeError("a TLS listener needs the server certificate: run `allied-c2 ca init`")
+                raise RuntimeError(
+                    "a TLS listener needs the server certificate: run `allied-c2 ca init`"
+                )
             server = await loop.create_server(
-                lambda: StreamConnection(self, tls=True), cfg.cot_tls.host, cfg.cot_tls.port,
-                ssl=self.tls_context, backlog=1024, reuse_address=True,
+                lambda: StreamConnection(self, tls=True),
+                cfg.cot_tls.host,
+                cfg.cot_tls.port,
+                ssl=self.tls_context,
+                backlog=1024,
+                reuse_address=True,
                 ssl_handshake_timeout=15.0,
             )
             self._servers.append(server)
@@ -188,7 +197,10 @@ class CotService:
                 last_sweep = now
                 self.hub.sweep(utcnow())
             for conn in list(self.paused):
-                if conn.paused_since is not None and now - conn.paused_since > cfg.slow_client_grace:
+                if (
+                    conn.paused_since is not None
+                    and now - conn.paused_since > cfg.slow_client_grace
+                ):
                     self.hub.stats.slow_disconnects += 1
                     conn.close("slow_consumer", f"not reading for {cfg.slow_client_grace:.0f} s")
             self._apply_backpressure()

@@ -70,12 +70,12 @@ class ClientSession:
     """The protocol state of one stream connection."""
 
     __slots__ = (
-        "_framer",
-        "_negotiation",
-        "_garbage_threshold",
-        "_unusable_run",
-        "_started",
         "_closed",
+        "_framer",
+        "_garbage_threshold",
+        "_negotiation",
+        "_started",
+        "_unusable_run",
         "max_event_bytes",
         "output_format",
     )

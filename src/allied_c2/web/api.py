@@ -85,7 +85,10 @@ def events(
     for row in rows:
         try:
             marking = marking_from_cot(
-                row.access, row.caveat, row.releasable_to, runtime.policy,
+                row.access,
+                row.caveat,
+                row.releasable_to,
+                runtime.policy,
                 default=runtime.hub.default_marking,
             ).with_originator(row.originator)
             if not decide(marking, principal).allowed:
@@ -99,8 +102,13 @@ def events(
 
 
 def create_api(runtime: Runtime) -> FastAPI:
-    app = FastAPI(title="allied-c2", version=__version__, docs_url="/api/docs",
-                  openapi_url="/api/openapi.json", redoc_url=None)
+    app = FastAPI(
+        title="allied-c2",
+        version=__version__,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
     app.state.runtime = runtime
     app.include_router(router)
     app.include_router(stream_router)
@@ -120,8 +128,9 @@ def _mount_static(app: FastAPI) -> None:
     static = resources.files("allied_c2.web") / "static"
     index = static / "index.html"
     if index.is_file():
-        app.mount("/assets", StaticFiles(directory=str(static / "assets"), check_dir=False),
-                  name="assets")
+        app.mount(
+            "/assets", StaticFiles(directory=str(static / "assets"), check_dir=False), name="assets"
+        )
 
         @app.get("/", include_in_schema=False)
         def page() -> FileResponse:
@@ -130,9 +139,11 @@ def _mount_static(app: FastAPI) -> None:
         for extra in ("favicon.svg", "favicon.ico"):
             if (static / extra).is_file():
                 path = str(static / extra)
-                app.add_api_route(f"/{extra}", lambda p=path: FileResponse(p),
-                                  include_in_schema=False)
+                app.add_api_route(
+                    f"/{extra}", lambda p=path: FileResponse(p), include_in_schema=False
+                )
     else:
+
         @app.get("/", include_in_schema=False)
         def no_page() -> HTMLResponse:
             return HTMLResponse(

@@ -19,8 +19,9 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
-def _resolve(runtime: Runtime, authorization: str | None, token: str | None,
-             fingerprint: str | None) -> Principal:
+def _resolve(
+    runtime: Runtime, authorization: str | None, token: str | None, fingerprint: str | None
+) -> Principal:
     directory = runtime.directory
     if authorization:
         scheme, _, value = authorization.partition(" ")

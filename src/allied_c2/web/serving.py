@@ -88,8 +88,9 @@ async def start_http(runtime: Runtime) -> HttpServers:
         "server_header": False,
     }
     if cfg.http is not None:
-        config = uvicorn.Config(app, host=cfg.http.host, port=cfg.http.port, http="httptools",
-                                **common)
+        config = uvicorn.Config(
+            app, host=cfg.http.host, port=cfg.http.port, http="httptools", **common
+        )
         server, task, address = await _start_one(config)
         out.servers.append(server)
         out.tasks.append(task)
@@ -97,9 +98,15 @@ async def start_http(runtime: Runtime) -> HttpServers:
     if cfg.https is not None:
         pki = cfg.data_dir / "pki"
         config = uvicorn.Config(
-            app, host=cfg.https.host, port=cfg.https.port, http=MutualTlsHttpProtocol,
-            ssl_certfile=str(pki / "server.pem"), ssl_keyfile=str(pki / "server.key"),
-            ssl_ca_certs=str(pki / "ca.pem"), ssl_cert_reqs=ssl.CERT_OPTIONAL, **common,
+            app,
+            host=cfg.https.host,
+            port=cfg.https.port,
+            http=MutualTlsHttpProtocol,
+            ssl_certfile=str(pki / "server.pem"),
+            ssl_keyfile=str(pki / "server.key"),
+            ssl_ca_certs=str(pki / "ca.pem"),
+            ssl_cert_reqs=ssl.CERT_OPTIONAL,
+            **common,
         )
         server, task, address = await _start_one(config)
         out.servers.append(server)
