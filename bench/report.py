@@ -171,3 +171,34 @@ def render(results: dict[str, Any], console: Console | None = None) -> None:
     notes = results.get("notes") or []
     for note in notes:
         console.print(f"[dim]note:[/] {note}")
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The same table as :func:`render`, as Markdown for docs/benchmarks.md."""
+    head = ["figure", "target", *TARGETS_ORDER, "result"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in results.get("targets", []):
+        if all(v is None for v in row["measured"].values()):
+            continue
+        verdict = {True: "pass", False: "**miss**", None: ""}[row["pass"]]
+        cells = [_fmt(row["measured"].get(name)) for name in TARGETS_ORDER]
+        lines.append("| " + " | ".join([row["what"], row["target"], *cells, verdict]) + " |")
+    machine = results.get("machine", {})
+    versions = results.get("versions", {})
+    lines.append("")
+    lines.append(
+        f"Taken {results.get('timestamp')} on {machine.get('nproc')} × {machine.get('cpu_model')}"
+        f" (pinned: {machine.get('pinned')}), allied-c2 {versions.get('allied-c2')}"
+        f" ({versions.get('git')}), taky {versions.get('taky') or '–'}."
+    )
+    for note in results.get("notes") or []:
+        lines.append(f"- {note}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    with open(sys.argv[1] if len(sys.argv) > 1 else "var/bench/results.json") as f:
+        print(markdown(json.load(f)))

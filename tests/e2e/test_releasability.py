@@ -9,6 +9,7 @@ and in history.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import urllib.error
 import urllib.request
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+import websockets
 
 from tests.support.cot import CotClient, client_tls, direct_chat, marker, pli
 from tests.support.server import ServerProcess, cli
@@ -83,7 +85,7 @@ def coalition(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coalition]:
             str(certs),
         )
         tokens[name] = cli("token", "create", "--data-dir", str(data), name).stdout.strip()
-    server = ServerProcess(data, tls=True).start()
+    server = ServerProcess(data, "--https", "127.0.0.1:0", tls=True).start()
     yield Coalition(server, certs, tokens)
     server.stop()
 
@@ -151,7 +153,52 @@ async def test_banner_is_the_roll_up_of_what_is_shown(
     assert _get(coalition, "/api/v1/picture", "anonymous")["banner"] == "UNCLASSIFIED"
 
 
-def test_unknown_token_is_refused(coalition: Coalition) -> None:
+@pytest.mark.parametrize("name", ["EAGLE", "SAKURA", "anonymous"])
+async def test_websocket_stream_follows_the_markings(
+    coalition: Coalition, delivered: dict[str, set[str]], name: str
+) -> None:
+    host, port = coalition.server.address("http")
+    query = f"?token={coalition.tokens[name]}" if name in coalition.tokens else ""
+    async with websockets.connect(f"ws://{host}:{port}/api/v1/stream{query}") as ws:
+        hello = json.loads(await ws.recv())
+        assert hello["kind"] == "hello" and hello["principal"]["callsign"] == name
+        snapshot = json.loads(await ws.recv())
+        allowed = {uid for uid, who in EXPECTED.items() if name in who}
+        assert {i["uid"] for i in snapshot["items"]} & set(ITEMS) == allowed
+        # Live: a new NOFORN item reaches only the US viewer's stream; an unmarked one all.
+        sender = await coalition.connect("SENDER")
+        try:
+            await sender.send(
+                marker(f"ws-noforn-{name}", 21.0, 125.0, marking=("SECRET", "NOFORN", None))
+            )
+            await sender.send(marker(f"ws-open-{name}", 21.0, 125.0))
+            seen: set[str] = set()
+            while f"ws-open-{name}" not in seen:
+                message = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+                if message["kind"] == "item":
+                    seen.add(message["item"]["uid"])
+        finally:
+            await sender.close()
+        assert (f"ws-noforn-{name}" in seen) == (name == "EAGLE")
+
+
+async def test_https_with_a_client_certificate_identifies_the_principal(
+    coalition: Coalition,
+) -> None:
+    host, port = coalition.server.address("https")
+    context = client_tls(coalition.certs, "SAKURA")
+    with urllib.request.urlopen(
+        f"https://{host}:{port}/api/v1/whoami", context=context, timeout=10
+    ) as resp:
+        assert json.loads(resp.read())["callsign"] == "SAKURA"
+    with urllib.request.urlopen(
+        f"https://{host}:{port}/api/v1/picture", context=context, timeout=10
+    ) as resp:
+        uids = {i["uid"] for i in json.loads(resp.read())["items"]}
+    assert "noforn" not in uids and "rel-us-jp" in uids
+
+
+async def test_unknown_token_is_refused(coalition: Coalition) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         coalition.server.get_json("/api/v1/picture", "ac2_not-a-token")
     assert refused.value.code == 401
@@ -214,7 +261,7 @@ async def test_a_revoked_user_is_cut_off(coalition: Coalition) -> None:
         coalition.server.get_json("/api/v1/picture", coalition.tokens["GONE"])
 
 
-def test_audit_verify_detects_an_edited_row(coalition: Coalition) -> None:
+async def test_audit_verify_detects_an_edited_row(coalition: Coalition) -> None:
     data = coalition.server.data_dir
     assert cli("audit", "verify", "--data-dir", str(data)).returncode == 0
     db = sqlite3.connect(data / "allied-c2.db")

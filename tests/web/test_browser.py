@@ -178,7 +178,8 @@ def cop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cop]:
             pool.submit(cop.add_user, "EAGLE", "USA", "SECRET", org="usfj", roles=("commander",)),
             pool.submit(cop.add_user, "SAKURA", "JPN", "SECRET", org="js", roles=("operator",)),
         ]
-        for future in [started, *added]:
+        started.result()
+        for future in added:
             future.result()
     try:
         yield cop
@@ -200,6 +201,7 @@ def browser() -> Iterator[Browser]:
 class Tab:
     page: Page
     errors: list[str]
+    foreign: list[str]  # requests that left the server's origin (there must be none)
 
 
 @pytest.fixture
@@ -219,6 +221,10 @@ def open_page(browser: Browser, cop: Cop) -> Iterator[Callable[..., Tab]]:
 
         page.on("console", on_console)
         page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+        foreign: list[str] = []
+        ws_url = cop.url.replace("http", "ws", 1)
+        origin = re.compile(rf"^(?:{re.escape(cop.url)}|{re.escape(ws_url)})/|^(?:data|blob):")
+        page.on("request", lambda req: None if origin.match(req.url) else foreign.append(req.url))
         page.goto(cop.url + "/")
         pw_expect(page.get_by_test_id("stream-status")).to_have_attribute(
             "data-state", "live", timeout=15000
@@ -230,7 +236,7 @@ def open_page(browser: Browser, cop: Cop) -> Iterator[Callable[..., Tab]]:
             pw_expect(page.get_by_test_id("stream-status")).to_have_attribute(
                 "data-state", "live", timeout=15000
             )
-        return Tab(page, errors)
+        return Tab(page, errors, foreign)
 
     yield opener
     for context in contexts:
@@ -263,6 +269,7 @@ def test_page_loads_without_console_errors(open_page: Callable[..., Tab], cop: C
     page.wait_for_timeout(1500)  # late errors: basemap fetch, WebGL, stream frames
     screenshot(page, "page-loads")
     assert tab.errors == []
+    assert tab.foreign == [], "the page must not reach beyond its own server"
 
 
 def test_symbols_appear_and_move(open_page: Callable[..., Tab], cop: Cop) -> None:

@@ -36,109 +36,42 @@ Rules (docs/analysis.md, "Request lifecycle"):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from allied_c2.alliance.clock import Clock
 from allied_c2.alliance.dutyhours import add_duty_hours
-from allied_c2.alliance.requests import DecisionRequest, parse_instant
+from allied_c2.alliance.requests import (
+    Accepted,
+    Action,
+    DecisionRequest,
+    Outcome,
+    Refused,
+    State,
+    Step,
+    parse_instant,
+)
 from allied_c2.alliance.routing import Route
+
+__all__ = [
+    "Accepted",
+    "Action",
+    "Outcome",
+    "Refused",
+    "RequestMachine",
+    "State",
+    "Step",
+    "Track",
+]
 
 SYSTEM = "system"
 _MIN_HOURS = 1 / 60  # an allowance of 0 would re-arm a deadline at the same instant forever
 
 
-class State(StrEnum):
-    SUBMITTED = "submitted"
-    IN_REVIEW = "in_review"
-    COORDINATION = "coordination"
-    APPROVED = "approved"
-    DENIED = "denied"
-    RETURNED = "returned"
-    WITHDRAWN = "withdrawn"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (State.APPROVED, State.DENIED, State.RETURNED, State.WITHDRAWN)
-
-
-class Action(StrEnum):
-    FORWARD = "forward"
-    APPROVE = "approve"
-    DENY = "deny"
-    RETURN = "return"
-    CONCUR = "concur"
-    NONCONCUR = "nonconcur"
-    COMMENT = "comment"
-    ESCALATE = "escalate"
-    WITHDRAW = "withdraw"
-
-
 _NEEDS_REASON = frozenset(
     {Action.DENY, Action.RETURN, Action.NONCONCUR, Action.WITHDRAW, Action.COMMENT}
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One audit-trail entry: who did what, when, and where the request went."""
-
-    seq: int
-    at: datetime
-    actor: str  # organisation id, or "system" for deadlines
-    action: str  # an Action value, or "submit", "route", "overdue"
-    from_state: State | None
-    to_state: State
-    holders: tuple[str, ...]  # who holds it after this step
-    reason: str = ""
-    detail: Mapping[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "at": self.at.isoformat(),
-            "actor": self.actor,
-            "action": self.action,
-            "from_state": self.from_state.value if self.from_state else None,
-            "to_state": self.to_state.value,
-            "holders": list(self.holders),
-            "reason": self.reason,
-            "detail": dict(self.detail),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Step:
-        return cls(
-            seq=int(data["seq"]),
-            at=parse_instant(data["at"], "step time"),
-            actor=str(data["actor"]),
-            action=str(data["action"]),
-            from_state=State(data["from_state"]) if data.get("from_state") else None,
-            to_state=State(data["to_state"]),
-            holders=tuple(data.get("holders", ())),
-            reason=str(data.get("reason", "")),
-            detail={str(k): str(v) for k, v in data.get("detail", {}).items()},
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    steps: tuple[Step, ...]
-    ok: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Refused:
-    request_id: str
-    actor: str
-    action: str
-    reason: str
-    ok: bool = False
-
-
-Outcome = Accepted | Refused
 
 
 @dataclass(slots=True)

@@ -1,10 +1,13 @@
-"""Decision requests as values: what is asked, by whom, by when, under which marking."""
+"""Decision requests as values: what is asked, by whom, by when, under which marking;
+and the values the request lifecycle (``lifecycle.py``) speaks in: states, actions,
+audit-trail steps and the outcome of an input."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from allied_c2.alliance.clock import require_aware
@@ -104,3 +107,89 @@ def parse_instant(value: object, what: str) -> datetime:
         return require_aware(parsed, what)
     except ValueError as exc:
         raise RequestError(str(exc)) from exc
+
+
+class State(StrEnum):
+    SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    COORDINATION = "coordination"
+    APPROVED = "approved"
+    DENIED = "denied"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (State.APPROVED, State.DENIED, State.RETURNED, State.WITHDRAWN)
+
+
+class Action(StrEnum):
+    FORWARD = "forward"
+    APPROVE = "approve"
+    DENY = "deny"
+    RETURN = "return"
+    CONCUR = "concur"
+    NONCONCUR = "nonconcur"
+    COMMENT = "comment"
+    ESCALATE = "escalate"
+    WITHDRAW = "withdraw"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One audit-trail entry: who did what, when, and where the request went."""
+
+    seq: int
+    at: datetime
+    actor: str  # organisation id, or "system" for deadlines
+    action: str  # an Action value, or "submit", "route", "overdue"
+    from_state: State | None
+    to_state: State
+    holders: tuple[str, ...]  # who holds it after this step
+    reason: str = ""
+    detail: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "from_state": self.from_state.value if self.from_state else None,
+            "to_state": self.to_state.value,
+            "holders": list(self.holders),
+            "reason": self.reason,
+            "detail": dict(self.detail),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Step:
+        return cls(
+            seq=int(data["seq"]),
+            at=parse_instant(data["at"], "step time"),
+            actor=str(data["actor"]),
+            action=str(data["action"]),
+            from_state=State(data["from_state"]) if data.get("from_state") else None,
+            to_state=State(data["to_state"]),
+            holders=tuple(data.get("holders", ())),
+            reason=str(data.get("reason", "")),
+            detail={str(k): str(v) for k, v in data.get("detail", {}).items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    steps: tuple[Step, ...]
+    ok: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    request_id: str
+    actor: str
+    action: str
+    reason: str
+    ok: bool = False
+
+
+Outcome = Accepted | Refused

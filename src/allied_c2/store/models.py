@@ -140,3 +140,54 @@ class Counter(Base):
 
 PRINCIPALS_REVISION = "principals.revision"
 AUDIT_SEQ = "audit.seq"
+
+
+class DecisionRequestRow(Base):
+    """A decision request: searchable columns beside the lifecycle machine's own JSON.
+
+    ``machine`` (``RequestMachine.to_dict()``) is the source of truth; the other
+    columns copy what lists, filters and the release decision need without
+    parsing it. ``seq`` orders requests and gives the public id (``REQ-0001``).
+    """
+
+    __tablename__ = "decision_requests"
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String)
+    originator: Mapped[str] = mapped_column(String, index=True)  # organisation id
+    subject: Mapped[str] = mapped_column(Text)
+    banner: Mapped[str] = mapped_column(String)
+    access: Mapped[str] = mapped_column(String)
+    caveat: Mapped[str | None] = mapped_column(String)
+    releasable_to: Mapped[str | None] = mapped_column(String)
+    originator_nation: Mapped[str | None] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    holders: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of organisation ids
+    needed_by: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    next_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String)  # callsign of the submitting principal
+    machine: Mapped[str] = mapped_column(Text)  # RequestMachine.to_dict() as JSON
+
+
+class ReadinessReportRow(Base):
+    """A unit readiness report as posted (``ReadinessReport.to_dict()``) with its marking."""
+
+    __tablename__ = "readiness_reports"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    unit: Mapped[str] = mapped_column(String)
+    level: Mapped[int] = mapped_column(BigInteger)  # the reported overall C-level
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    banner: Mapped[str] = mapped_column(String)
+    access: Mapped[str] = mapped_column(String)
+    caveat: Mapped[str | None] = mapped_column(String)
+    releasable_to: Mapped[str | None] = mapped_column(String)
+    originator_nation: Mapped[str | None] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String)
+    report: Mapped[str] = mapped_column(Text)  # ReadinessReport.to_dict() as JSON
+
+    __table_args__ = (Index("ix_readiness_reports_unit_reported_at", "unit", "reported_at"),)
