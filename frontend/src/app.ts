@@ -24,6 +24,17 @@ const TABS: { id: Tab; title: string }[] = [
   { id: "readiness", title: "Readiness" },
 ];
 
+/** Organisations may come as a list or keyed by id; lists may be absent when empty. */
+function normaliseStructure(raw: Structure): Structure {
+  const orgs = raw.organisations as Structure["organisations"] | Record<string, Organisation> | undefined;
+  return {
+    ...raw,
+    organisations: Array.isArray(orgs) ? orgs : Object.values(orgs ?? {}),
+    relationships: raw.relationships ?? [],
+    authorities: raw.authorities ?? [],
+  };
+}
+
 export class App {
   private readonly bannerTop = h("div", { class: "banner", "data-testid": "banner-top" });
   private readonly bannerBottom = h("div", { class: "banner", "data-testid": "banner-bottom" });
@@ -147,7 +158,7 @@ export class App {
 
   private async loadStructure(): Promise<void> {
     try {
-      this.structure = await apiGet<Structure>("/api/v1/structure");
+      this.structure = normaliseStructure(await apiGet<Structure>("/api/v1/structure"));
       this.tree.set(this.structure);
       this.title.textContent = this.structure.name;
     } catch (err) {

@@ -26,7 +26,8 @@ export function normaliseReport(raw: ReadinessReport): ReadinessReport {
     s: num(r.s, r.S),
     r: num(r.r, r.R),
     t: num(r.t, r.T),
-    assessed: r.assessed ?? (r.assessed_level as string | undefined) ?? r.computed,
+    assessed: r.assessed ?? (r.assessed_level as string | undefined) ?? null,
+    level: r.level ?? r.assessed ?? (r.assessed_level as string | undefined) ?? r.computed,
   };
 }
 
@@ -46,7 +47,9 @@ export function latestPerUnit(reports: ReadinessReport[]): ReadinessReport[] {
 export function rollupList(body: unknown): Rollup[] {
   const list = listOf<Rollup>(body, "rollups", "nations", "items");
   if (list.length || !body || typeof body !== "object") return list;
-  return Object.entries(body as Record<string, unknown>)
+  const record = body as Record<string, unknown>;
+  const keyed = record.nations && typeof record.nations === "object" ? record.nations : record;
+  return Object.entries(keyed as Record<string, unknown>)
     .filter(([, v]) => v && typeof v === "object" && !Array.isArray(v))
     .map(([k, v]) => ({ nation: k, ...(v as Rollup) }));
 }
@@ -56,6 +59,7 @@ export class ReadinessDashboard {
   private reports: ReadinessReport[] = [];
   private commandRollups: Rollup[] = [];
   private nationRollups: Rollup[] = [];
+  private nationBanner = "";
   private error: string | null = null;
 
   constructor(
@@ -72,6 +76,7 @@ export class ReadinessDashboard {
       ...this.reports.map((r) => r.marking?.banner ?? ""),
       ...this.commandRollups.map((r) => r.banner ?? ""),
       ...this.nationRollups.map((r) => r.banner ?? ""),
+      this.nationBanner,
     ].filter((m) => m);
   }
 
@@ -84,6 +89,7 @@ export class ReadinessDashboard {
       ]);
       this.reports = latestPerUnit(listOf<ReadinessReport>(reports, "reports", "items").map(normaliseReport));
       this.nationRollups = rollupList(nations);
+      this.nationBanner = String((nations as { banner?: unknown } | null)?.banner ?? "");
       this.commandRollups = commands.flatMap((c) => (Array.isArray(c) ? (c as Rollup[]) : [c as Rollup]));
       this.error = null;
     } catch (err) {
@@ -118,7 +124,7 @@ export class ReadinessDashboard {
           h("th", {}, "Nat"),
           ...AREAS.map((a) => h("th", { title: AREA_TITLES[a] }, a.toUpperCase())),
           h("th", {}, "Comp"),
-          h("th", {}, "Assessed"),
+          h("th", { title: "overall: the commander's assessment where given, else computed" }, "Level"),
           h("th", {}, "Reported"),
         ),
       ),
@@ -128,7 +134,8 @@ export class ReadinessDashboard {
         this.reports.length
           ? this.reports.map((r) => {
               const marking = parseMarking(r.marking?.banner);
-              const assessed = r.assessed ?? r.computed;
+              const overall = r.level ?? r.computed;
+              const overridden = Boolean(r.assessed) && r.assessed !== r.computed;
               return h(
                 "tr",
                 { class: r.stale ? "stale" : "", "data-testid": `readiness-row-${testId(r.unit)}` },
@@ -144,11 +151,11 @@ export class ReadinessDashboard {
                 h(
                   "td",
                   {
-                    class: `clevel ${levelClass(assessed)}${assessed !== r.computed ? " overridden" : ""}`,
-                    title: r.reason ?? "",
+                    class: `clevel ${levelClass(overall)}${overridden ? " overridden" : ""}`,
+                    title: overridden ? `assessed ${r.assessed} (computed ${r.computed}): ${r.reason ?? ""}` : "",
                     "data-testid": `readiness-level-${testId(r.unit)}`,
                   },
-                  assessed ?? "—",
+                  overall ?? "—",
                 ),
                 h(
                   "td",

@@ -97,6 +97,7 @@ export class CommandTree {
       authorities.set(a.decider, [...(authorities.get(a.decider) ?? []), a]);
     }
     const name = (id: string): string => orgs.get(id)?.name ?? id;
+    const kinds = new Map((structure.request_kinds ?? []).map((k) => [k.id, k.title]));
     const chip = (id: string, text: string): HTMLElement =>
       h(
         "button",
@@ -133,7 +134,7 @@ export class CommandTree {
         h(
           "div",
           { class: "authority" },
-          h("span", { class: "auth-kind" }, a.request_kind.replace(/_/g, " ")),
+          h("span", { class: "auth-kind" }, kinds.get(a.request_kind) ?? a.request_kind.replace(/_/g, " ")),
           h("span", { class: "auth-scope" }, ` · ${a.nation}`),
           a.forces?.length ? h("span", { class: "auth-scope" }, ` · ${a.forces.map(name).join(", ")}`) : null,
           a.consult_counterpart ? h("span", { class: "auth-flag" }, "consult counterpart") : null,

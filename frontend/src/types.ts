@@ -76,6 +76,7 @@ export interface Structure {
   organisations: Organisation[];
   relationships: Relationship[];
   authorities: Authority[];
+  request_kinds?: { id: string; title: string; bilateral?: boolean }[];
 }
 
 export interface HistoryEntry {
@@ -116,7 +117,8 @@ export interface ReadinessReport {
   r: number;
   t: number;
   computed?: string;
-  assessed?: string;
+  assessed?: string | null;
+  level?: string;
   reason?: string | null;
   mets?: { task: string; rating: string }[];
   reported_at?: string;

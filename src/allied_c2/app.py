@@ -21,6 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from allied_c2.alliance.clock import Clock
+from allied_c2.alliance.model import Structure
+from allied_c2.alliance.scenario import load_structure
 from allied_c2.config import Config
 from allied_c2.cot.errors import CotError
 from allied_c2.cot.event import CotEvent
@@ -28,13 +31,18 @@ from allied_c2.cot.xmlcodec import parse_xml
 from allied_c2.security.markings import Marking, MarkingError, marking_from_cot, parse_banner
 from allied_c2.security.policy import SecurityPolicy, load_policy
 from allied_c2.security.principals import Principal
+from allied_c2.server.decisions import DecisionService
 from allied_c2.server.directory import Directory
 from allied_c2.server.hub import Hub
+from allied_c2.server.readiness import ReadinessService
 from allied_c2.server.service import CotService
+from allied_c2.server.structure import StructureReleases
 from allied_c2.store.audit import AuditLog
 from allied_c2.store.db import create_engine_for, migrate
 from allied_c2.store.events import EventReader, EventRecord, EventWriter
 from allied_c2.store.principals import PrincipalStore
+from allied_c2.store.readiness import ReadinessStore
+from allied_c2.store.requests import RequestStore
 
 log = logging.getLogger("allied_c2")
 
@@ -78,6 +86,11 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
     live_views: set[Any] = field(default_factory=set)  # web streams for request/readiness news
     endpoints: dict[str, str] = field(default_factory=dict)
+    # -- alliance services (issue 4): the loaded structure, requests, readiness --
+    structure: Structure | None = None
+    structure_releases: StructureReleases | None = None
+    decisions: DecisionService | None = None
+    readiness: ReadinessService | None = None
 
     def record_event(
         self, event: CotEvent, marking: Marking, sender: Principal, now: datetime
@@ -136,7 +149,8 @@ def tls_context_for(config: Config) -> ssl.SSLContext:
     return server_ssl_context(config.data_dir)
 
 
-def build_runtime(config: Config) -> Runtime:
+def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
+    """``clock`` drives request deadlines and readiness staleness (default: wall clock)."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine_for(config.effective_database_url)
     migrate(engine)
@@ -193,7 +207,32 @@ def build_runtime(config: Config) -> Runtime:
         audit=audit,
     )
     runtime_ref.append(runtime)
+    _build_alliance(runtime, engine, clock)
     return runtime
+
+
+def _build_alliance(runtime: Runtime, engine: Any, clock: Clock | None) -> None:
+    """The scenario's structure and the request and readiness services built on it."""
+    config = runtime.config
+    if config.scenario is not None:
+        runtime.structure = load_structure(config.scenario)
+        runtime.structure_releases = StructureReleases(runtime.structure, runtime.policy)
+        log.info(
+            "command structure %s loaded from %s (%d organisations)",
+            runtime.structure.name,
+            config.scenario,
+            len(runtime.structure.organisations),
+        )
+    common: dict[str, Any] = {
+        "structure": runtime.structure,
+        "hub": runtime.hub,
+        "policy": runtime.policy,
+        "audit": runtime.audit,
+        "clock": clock,
+        "releases": runtime.structure_releases,
+    }
+    runtime.decisions = DecisionService(store=RequestStore(engine), **common)
+    runtime.readiness = ReadinessService(store=ReadinessStore(engine), **common)
 
 
 async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -205,6 +244,8 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
     if restored:
         log.info("picture restored from history: %d items", restored)
     runtime.endpoints = await runtime.service.start()
+    if runtime.decisions is not None:
+        await runtime.decisions.start()  # reload requests, re-arm deadlines, re-mark
     http_servers = await start_http(runtime)
     for name, address in http_servers.addresses.items():
         runtime.endpoints[name] = address
@@ -217,6 +258,8 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
         log.info("stopping")
         await http_servers.stop()
         await runtime.service.stop()
+        if runtime.decisions is not None:
+            runtime.decisions.stop()
         await asyncio.to_thread(runtime.writer.close)
         runtime.audit.close()
         with contextlib.suppress(FileNotFoundError):

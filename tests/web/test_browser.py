@@ -176,7 +176,7 @@ def cop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cop]:
         started = pool.submit(server.start)
         added = [
             pool.submit(cop.add_user, "EAGLE", "USA", "SECRET", org="usfj", roles=("commander",)),
-            pool.submit(cop.add_user, "SAKURA", "JPN", "SECRET", org="js", roles=("operator",)),
+            pool.submit(cop.add_user, "SAKURA", "JPN", "SECRET", org="jjoc", roles=("operator",)),
         ]
         started.result()
         for future in added:
@@ -397,12 +397,13 @@ def test_banner_shows_roll_up_of_what_is_on_screen(open_page: Callable[..., Tab]
 
 def test_readiness_grid_renders(open_page: Callable[..., Tab], cop: Cop) -> None:
     now = datetime.now(UTC)
+    # SAKURA's organisation (JJOC) commands the Ground Component Command.
     cop.api(
         "POST",
         "/api/v1/readiness",
-        cop.tokens["EAGLE"],
+        cop.tokens["SAKURA"],
         {
-            "unit": "12mlr",
+            "unit": "gcc",
             "p": 1,
             "s": 2,
             "r": 3,
@@ -417,9 +418,9 @@ def test_readiness_grid_renders(open_page: Callable[..., Tab], cop: Cop) -> None
     page.get_by_test_id("tab-readiness").click()
     grid = page.get_by_test_id("readiness-grid")
     pw_expect(grid).to_be_visible()
-    row = page.get_by_test_id("readiness-row-12mlr")
+    row = page.get_by_test_id("readiness-row-gcc")
     pw_expect(row).to_be_visible(timeout=10000)
-    pw_expect(page.get_by_test_id("readiness-level-12mlr")).to_have_text("C-3")
+    pw_expect(page.get_by_test_id("readiness-level-gcc")).to_have_text("C-3")
     pw_expect(row.locator("td.area")).to_have_text(["1", "2", "3", "2"])
     pw_expect(row.locator("td.clevel").first).to_have_class(re.compile(r"\blvl-3\b"))
     pw_expect(page.get_by_test_id("rollup-nations")).to_be_visible()
@@ -444,7 +445,7 @@ def _request_at_decision(cop: Cop) -> tuple[str, str, str]:
         cop.tokens["SAKURA"],
         {
             "kind": "logistics_support",
-            "originator": "js",
+            "originator": "gcc",
             "urgency": "priority",
             "subject": "Fuel for relief flights at Clark (web test)",
             "marking": "SECRET//REL TO USA, JPN",
@@ -478,26 +479,58 @@ def test_request_approved_from_board_by_allowed_user_only(
     open_page: Callable[..., Tab], cop: Cop
 ) -> None:
     request_id, holder, approver = _request_at_decision(cop)
-    other = open_page("SAKURA")  # sees the request (REL TO USA, JPN) but does not hold it
-    other.page.get_by_test_id("tab-requests").click()
-    card = other.page.get_by_test_id(f"request-card-{request_id}")
-    pw_expect(card).to_be_visible(timeout=10000)
-    assert holder != "js"
-    assert card.get_by_test_id(f"action-approve-{request_id}").count() == 0
-    screenshot(other.page, "request-not-allowed")
+    # Neither may approve: SAKURA (JJOC) is an operator, EAGLE (USFJ) is no party to it.
+    assert holder != "usfj", f"a JPN logistics request should not be held by USFJ: {holder}"
+    others = {name: open_page(name) for name in ("SAKURA", "EAGLE")}
+    for name, other in others.items():
+        other.page.get_by_test_id("tab-requests").click()
+        card = other.page.get_by_test_id(f"request-card-{request_id}")
+        pw_expect(card).to_be_visible(timeout=10000)
+        pw_expect(card.get_by_test_id(f"request-holder-{request_id}")).not_to_have_text("—")
+        assert card.get_by_test_id(f"action-approve-{request_id}").count() == 0, name
+    assert (
+        others["EAGLE"].page.locator(f'[data-testid="request-card-{request_id}"] .action').count()
+        == 0
+    )
+    screenshot(others["EAGLE"].page, "request-not-allowed")
 
     tab = open_page(approver)  # a commander of the organisation that holds the request
     page = tab.page
     page.get_by_test_id("tab-requests").click()
     card = page.get_by_test_id(f"request-card-{request_id}")
     pw_expect(card).to_be_visible(timeout=10000)
-    pw_expect(card.get_by_test_id(f"request-holder-{request_id}")).not_to_have_text("—")
     page.get_by_test_id(f"action-approve-{request_id}").click()
     pw_expect(page.get_by_test_id(f"request-card-{request_id}")).to_have_attribute(
         "data-state", "approved", timeout=10000
     )
     screenshot(page, "request-approved")
-    # The other principal's board follows over the stream (or on its next load).
-    pw_expect(other.page.get_by_test_id(f"request-card-{request_id}")).to_have_attribute(
-        "data-state", "approved", timeout=10000
-    )
+    # The other principals' boards follow over the stream.
+    for other in others.values():
+        pw_expect(other.page.get_by_test_id(f"request-card-{request_id}")).to_have_attribute(
+            "data-state", "approved", timeout=10000
+        )
+
+
+def test_command_tree_selection_highlights_on_map(open_page: Callable[..., Tab], cop: Cop) -> None:
+    tab = open_page("EAGLE")
+    page = tab.page
+    tree = page.get_by_test_id("command-tree")
+    usfj = page.get_by_test_id("org-usfj")
+    pw_expect(usfj).to_be_visible(timeout=10000)
+    pw_expect(usfj).to_contain_text("USA")
+    # Relationships and decision authorities are shown, not just the hierarchy.
+    pw_expect(tree.locator(".rel").first).to_be_visible()
+    pw_expect(tree.locator(".authority").first).to_be_visible()
+    pw_expect(tree).to_contain_text("OPCON")
+    usfj.click()
+    pulse = page.get_by_test_id("org-pulse")
+    pw_expect(pulse).to_have_attribute("data-org", "usfj")
+    page.wait_for_timeout(2500)  # let the map fly there
+    ring = pulse.locator(".ring").bounding_box()
+    map_box = page.get_by_test_id("map").bounding_box()
+    assert ring is not None and map_box is not None
+    # Centred on the organisation: the pulse sits in the middle of the map.
+    centre = (ring["x"] + ring["width"] / 2, ring["y"] + ring["height"] / 2)
+    assert abs(centre[0] - (map_box["x"] + map_box["width"] / 2)) < 40, (centre, map_box)
+    assert abs(centre[1] - (map_box["y"] + map_box["height"] / 2)) < 40, (centre, map_box)
+    screenshot(page, "command-tree-highlight")

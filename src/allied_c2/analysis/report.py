@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from allied_c2.analysis.compare import Comparison, KindStats
-from allied_c2.analysis.plots import write_plots
 from allied_c2.analysis.timeline import Timeline
 
 SUMMARY_JSON = "summary.json"
@@ -22,6 +21,9 @@ def write_outputs(comparison: Comparison, out: Path, sources: Sequence[str] = ()
         json.dumps(comparison.summary(), indent=2, sort_keys=True, ensure_ascii=False) + "\n",
         encoding="utf-8",
     )
+    # matplotlib costs a second to import: only commands that plot pay it.
+    from allied_c2.analysis.plots import write_plots
+
     plots = write_plots(comparison, out)
     report = out / REPORT_MD
     report.write_text(render_markdown(comparison, [p.name for p in plots], sources), "utf-8")

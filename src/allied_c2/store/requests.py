@@ -109,8 +109,9 @@ class RequestStore:
     def save(self, record: RequestRecord) -> None:
         """Rewrite a request's mutable columns after a transition."""
         values = record.values()
-        mutable = {k: values[k] for k in ("state", "holders", "next_deadline", "updated_at",
-                                          "machine")}
+        mutable = {
+            k: values[k] for k in ("state", "holders", "next_deadline", "updated_at", "machine")
+        }
         with self._engine.begin() as conn:
             result = conn.execute(update(_R).where(_R.c.id == record.id).values(**mutable))
             if result.rowcount != 1:

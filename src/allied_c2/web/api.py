@@ -21,8 +21,11 @@ from allied_c2.security.markings import Marking, MarkingError, marking_from_cot
 from allied_c2.web.auth import CurrentPrincipal, runtime_of
 from allied_c2.web.items import banner_of, item_json
 from allied_c2.web.metrics import metrics_text, registry_for
+from allied_c2.web.readiness import router as readiness_router
+from allied_c2.web.requests import router as requests_router
 from allied_c2.web.stream import principal_json
 from allied_c2.web.stream import router as stream_router
+from allied_c2.web.structure import router as structure_router
 
 if TYPE_CHECKING:
     from allied_c2.app import Runtime
@@ -112,6 +115,8 @@ def create_api(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(router)
     app.include_router(stream_router)
+    for alliance in (requests_router, readiness_router, structure_router):  # issue 4
+        app.include_router(alliance)
     for extra in runtime.extras.get("routers", []):
         app.include_router(extra)
     registry = registry_for(runtime)
