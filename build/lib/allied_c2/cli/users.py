@@ -1,0 +1,371 @@
+"""`allied-c2 user` and `allied-c2 token` commands."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from allied_c2.cli.audit import audit_log, cli_actor
+from allied_c2.cli.ca import create_ca
+from allied_c2.cli.common import ConfigOption, DatabaseUrlOption, DataDirOption, resolve_config
+from allied_c2.config import Config
+from allied_c2.pki.authority import CALLSIGN, CertificateAuthority, PkiError, PkiPaths
+from allied_c2.pki.bundle import DEFAULT_P12_PASSWORD, ClientBundle, write_client_bundle
+from allied_c2.security.levels import MarkingError
+from allied_c2.security.policy import load_policy
+from allied_c2.security.principals import ROLES, Principal
+from allied_c2.store.db import open_database
+from allied_c2.store.principals import NATION, PrincipalError, PrincipalStore
+
+user_app = typer.Typer(help="Principals and their client certificates.", no_args_is_help=True)
+token_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
+
+NationOption = Annotated[str, typer.Option("--nation", help="ISO 3166 alpha-3, e.g. JPN")]
+ClearanceOption = Annotated[str, typer.Option("--clearance", help="e.g. SECRET")]
+CoiOption = Annotated[
+    list[str] | None, typer.Option("--coi", help="Community of interest (repeatable)")
+]
+RoleOption = Annotated[
+    list[str] | None, typer.Option("--role", help=f"One of {', '.join(ROLES)} (repeatable)")
+]
+OrgOption = Annotated[str | None, typer.Option("--org", help="Organisation id")]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Where to write the files. Default DATA_DIR/certs")
+]
+PasswordOption = Annotated[
+    str, typer.Option("--p12-password", help="PKCS#12 password (TAK default: atakatak)")
+]
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _check_nation(nation: str) -> str:
+    if not NATION.match(nation):
+        _fail(f"nation {nation!r} is not an ISO 3166 alpha-3 code (3 capital letters, e.g. JPN)")
+    return nation
+
+
+def _check_roles(roles: list[str] | None) -> frozenset[str]:
+    chosen = frozenset(roles or ["operator"])
+    unknown = sorted(chosen - set(ROLES))
+    if unknown:
+        _fail(f"unknown role(s) {', '.join(unknown)}; choose from {', '.join(ROLES)}")
+    return chosen
+
+
+def _issue(
+    config: Config, engine: Engine, callsign: str, out: Path | None, password: str
+) -> ClientBundle:
+    """Issue a client certificate, bind it to the principal, write the client's files."""
+    paths = PkiPaths.under(config.data_dir)
+    authority = CertificateAuthority.load(paths)
+    issued = authority.issue_client(callsign)
+    bundle = write_client_bundle(
+        issued, authority.certificate, out or config.data_dir / "certs", callsign, password
+    )
+    PrincipalStore(engine).record_certificate(
+        callsign,
+        issued.fingerprint,
+        issued.certificate.serial_number,
+        issued.certificate.not_valid_after_utc,
+    )
+    audit_log(config, engine).append(
+        cli_actor(),
+        "certificate.issue",
+        callsign,
+        {
+            "fingerprint": issued.fingerprint,
+            "serial": format(issued.certificate.serial_number, "x"),
+            "not_after": issued.certificate.not_valid_after_utc.isoformat(),
+        },
+    )
+    return bundle
+
+
+def _report_bundle(bundle: ClientBundle, password: str) -> None:
+    typer.echo(f"certificate: {bundle.cert}")
+    typer.echo(f"key:         {bundle.key}")
+    typer.echo(f"PKCS#12:     {bundle.p12} (password {password!r}; ATAK/WinTAK/iTAK)")
+    typer.echo(f"CA:          {bundle.ca} (trust store: {bundle.truststore})")
+
+
+def _attributes(principal: Principal) -> dict[str, object]:
+    return {
+        "nation": principal.nation,
+        "clearance": principal.clearance,
+        "cois": sorted(principal.cois),
+        "roles": sorted(principal.roles),
+        "organisation": principal.organisation,
+    }
+
+
+def _check_clearance(config: Config, principal: Principal) -> None:
+    """Refuse a clearance the security policy cannot place: it would deny everything."""
+    try:
+        load_policy(config.security_policy).clearance_level(principal.clearance, principal.nation)
+    except MarkingError as exc:
+        _fail(f"{exc}; use a level such as SECRET, CONFIDENTIAL, JPN:GOKUHI, NATO:SECRET")
+
+
+@user_app.command("add")
+def add(
+    callsign: Annotated[str, typer.Option("--callsign", help="Callsign; the certificate's CN")],
+    nation: NationOption,
+    clearance: ClearanceOption,
+    coi: CoiOption = None,
+    role: RoleOption = None,
+    org: OrgOption = None,
+    out: OutOption = None,
+    p12_password: PasswordOption = DEFAULT_P12_PASSWORD,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Store a principal and issue its client certificate (creates the CA if needed)."""
+    config = resolve_config(data_dir, database_url, config_file)
+    if not CALLSIGN.match(callsign):
+        _fail(f"callsign {callsign!r}: use 1-64 letters, digits, '-', '_' or '.'")
+    principal = Principal(
+        callsign=callsign,
+        nation=_check_nation(nation),
+        clearance=clearance.strip().upper(),
+        cois=frozenset(coi or ()),
+        roles=_check_roles(role),
+        organisation=org,
+    )
+    _check_clearance(config, principal)
+    if not PkiPaths.under(config.data_dir).ca_exists():
+        paths = create_ca(config, [])
+        typer.echo(f"no CA in {paths.directory}: created one (allied-c2 ca init)")
+    engine = open_database(config)
+    try:
+        try:
+            PrincipalStore(engine).add(principal)
+        except PrincipalError as exc:
+            _fail(f"{exc} (change it with `allied-c2 user update`)")
+        audit_log(config, engine).append(cli_actor(), "user.add", callsign, _attributes(principal))
+        bundle = _issue(config, engine, callsign, out, p12_password)
+    except PkiError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    typer.echo(f"added {callsign} ({principal.nation}, {principal.clearance})")
+    _report_bundle(bundle, p12_password)
+
+
+@user_app.command("update")
+def update(
+    callsign: Annotated[str, typer.Argument(help="Callsign")],
+    nation: Annotated[str | None, typer.Option("--nation")] = None,
+    clearance: Annotated[str | None, typer.Option("--clearance")] = None,
+    coi: CoiOption = None,
+    no_coi: Annotated[bool, typer.Option("--no-coi", help="Remove all COIs")] = False,
+    role: RoleOption = None,
+    org: OrgOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Change a principal's attributes; live connections pick them up, no reissue needed."""
+    config = resolve_config(data_dir, database_url, config_file)
+    engine = open_database(config)
+    try:
+        store = PrincipalStore(engine)
+        current = store.get(callsign)
+        if current is None:
+            _fail(f"no active principal {callsign!r}")
+        changed = Principal(
+            callsign=callsign,
+            nation=_check_nation(nation) if nation is not None else current.nation,
+            clearance=clearance.strip().upper() if clearance is not None else current.clearance,
+            cois=frozenset() if no_coi else frozenset(coi) if coi else current.cois,
+            roles=_check_roles(role) if role else current.roles,
+            organisation=org if org is not None else current.organisation,
+        )
+        try:
+            store.update(changed)
+        except PrincipalError as exc:
+            _fail(str(exc))
+        audit_log(config, engine).append(
+            cli_actor(),
+            "user.update",
+            callsign,
+            {"before": _attributes(current), "after": _attributes(changed)},
+        )
+    finally:
+        engine.dispose()
+    typer.echo(f"updated {callsign}: {json.dumps(_attributes(changed))}")
+
+
+@user_app.command("cert")
+def cert(
+    callsign: Annotated[str, typer.Argument(help="Callsign")],
+    out: OutOption = None,
+    p12_password: PasswordOption = DEFAULT_P12_PASSWORD,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Issue another client certificate for an existing principal (e.g. a new device)."""
+    config = resolve_config(data_dir, database_url, config_file)
+    engine = open_database(config)
+    try:
+        if PrincipalStore(engine).get(callsign) is None:
+            _fail(f"no active principal {callsign!r}")
+        bundle = _issue(config, engine, callsign, out, p12_password)
+    except PkiError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    _report_bundle(bundle, p12_password)
+
+
+@user_app.command("revoke")
+def revoke(
+    callsign: Annotated[str, typer.Argument(help="Callsign")],
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Revoke a principal, its certificates and tokens (live connections are closed)."""
+    config = resolve_config(data_dir, database_url, config_file)
+    engine = open_database(config)
+    try:
+        store = PrincipalStore(engine)
+        certificates = [c.fingerprint for c in store.certificates(callsign) if not c.revoked]
+        if not store.revoke(callsign):
+            _fail(f"no active principal {callsign!r}")
+        audit_log(config, engine).append(
+            cli_actor(), "user.revoke", callsign, {"certificates": certificates}
+        )
+    finally:
+        engine.dispose()
+    typer.echo(f"revoked {callsign} ({len(certificates)} certificate(s) and all tokens)")
+
+
+@user_app.command("list")
+def list_users(
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """All principals, revoked ones included."""
+    config = resolve_config(data_dir, database_url, config_file)
+    engine = open_database(config)
+    try:
+        records = PrincipalStore(engine).list()
+    finally:
+        engine.dispose()
+    table = Table(title=f"principals ({len(records)})")
+    for column in ("callsign", "nation", "clearance", "COIs", "roles", "org", "status", "certs"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        p = record.principal
+        table.add_row(
+            p.callsign,
+            p.nation or "-",
+            p.clearance,
+            ", ".join(sorted(p.cois)) or "-",
+            ", ".join(sorted(p.roles)) or "-",
+            p.organisation or "-",
+            "revoked" if record.revoked else "active",
+            str(record.active_certificates),
+        )
+    Console().print(table)
+
+
+@token_app.command("create")
+def token_create(
+    callsign: Annotated[str, typer.Argument(help="Callsign the token stands for")],
+    expires_days: Annotated[
+        int | None, typer.Option("--expires-days", min=1, help="Default: never expires")
+    ] = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Print a new bearer token (shown once; only its SHA-256 is stored)."""
+    config = resolve_config(data_dir, database_url, config_file)
+    expires = None if expires_days is None else datetime.now(UTC) + timedelta(days=expires_days)
+    engine = open_database(config)
+    try:
+        try:
+            issued = PrincipalStore(engine).issue_token(callsign, expires)
+        except PrincipalError as exc:
+            _fail(str(exc))
+        audit_log(config, engine).append(
+            cli_actor(),
+            "token.create",
+            callsign,
+            {"token_id": issued.id, "expires": expires.isoformat() if expires else None},
+        )
+    finally:
+        engine.dispose()
+    typer.echo(issued.token)
+    typer.echo(
+        f"token {issued.id} for {callsign}, "
+        f"{'expires ' + expires.isoformat(timespec='seconds') if expires else 'no expiry'}; "
+        "use it as 'Authorization: Bearer <token>'. It is not shown again.",
+        err=True,
+    )
+
+
+@token_app.command("list")
+def token_list(
+    callsign: Annotated[str | None, typer.Argument(help="Only this callsign's tokens")] = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Tokens (ids and status; the tokens themselves are not stored)."""
+    config = resolve_config(data_dir, database_url, config_file)
+    engine = open_database(config)
+    try:
+        tokens = PrincipalStore(engine).tokens(callsign)
+    finally:
+        engine.dispose()
+    table = Table(title=f"tokens ({len(tokens)})")
+    for column in ("id", "callsign", "created", "expires", "status"):
+        table.add_column(column)
+    now = datetime.now(UTC)
+    for token in tokens:
+        expired = token.expires_at is not None and token.expires_at <= now
+        table.add_row(
+            str(token.id),
+            token.callsign,
+            token.created_at.isoformat(timespec="seconds"),
+            token.expires_at.isoformat(timespec="seconds") if token.expires_at else "never",
+            "revoked" if token.revoked else "expired" if expired else "active",
+        )
+    Console().print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="Token id (see `allied-c2 token list`)")],
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    config_file: ConfigOption = None,
+) -> None:
+    """Revoke one bearer token."""
+    config = resolve_config(data_dir, database_url, config_file)
+    engine = open_database(config)
+    try:
+        store = PrincipalStore(engine)
+        owner = next((t.callsign for t in store.tokens() if t.id == token_id), None)
+        if owner is None or not store.revoke_token(token_id):
+            _fail(f"no active token {token_id}")
+        audit_log(config, engine).append(cli_actor(), "token.revoke", owner, {"token_id": token_id})
+    finally:
+        engine.dispose()
+    typer.echo(f"revoked token {token_id} of {owner}")

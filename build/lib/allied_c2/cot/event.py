@@ -1,0 +1,242 @@
+"""One CoT event, whichever wire it came from, with both encodings cached.
+
+An event is treated as immutable once built: the relay serialises it at most
+once per wire format however many clients receive it, and an event parsed
+from XML that is passed on unchanged goes out as the very bytes that came in.
+Derive changed events with :meth:`CotEvent.with_marking` or
+:meth:`CotEvent.evolve`, which start with empty caches. ``detail`` (an lxml
+element) is the source of truth for everything inside ``<detail>`` when the
+event is re-serialised; the flat fields beside it are read from it by
+:meth:`CotEvent.create` and by the codecs, and must not be mutated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from allied_c2.cot.detail import ChatInfo, read_detail
+from allied_c2.cot.times import format_time
+from allied_c2.cot.validation import UNKNOWN_VALUE
+from allied_c2.cot.xmltree import Element
+
+__all__ = ["ChatInfo", "CotEvent", "WireFormat"]
+
+PROTO_MAGIC = 0xBF
+
+
+class WireFormat(StrEnum):
+    XML = "xml"
+    PROTO = "proto"
+
+
+def encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value or None
+
+
+@dataclass(slots=True, eq=False)
+class CotEvent:
+    uid: str
+    type: str
+    how: str
+    time: datetime
+    start: datetime
+    stale: datetime
+    lat: float
+    lon: float
+    hae: float = UNKNOWN_VALUE
+    ce: float = UNKNOWN_VALUE
+    le: float = UNKNOWN_VALUE
+    access: str | None = None
+    caveat: str | None = None
+    releasable_to: str | None = None
+    qos: str | None = None
+    opex: str | None = None
+    callsign: str | None = None
+    endpoint: str | None = None
+    group_name: str | None = None
+    group_role: str | None = None
+    dest_callsigns: tuple[str, ...] = ()
+    dest_uids: tuple[str, ...] = ()
+    dest_missions: tuple[str, ...] = ()
+    dest_groups: tuple[str, ...] = ()
+    chat: ChatInfo | None = None
+    link_uids: tuple[str, ...] = ()
+    course: float | None = None
+    speed: float | None = None
+    remarks: str | None = None
+    detail: Element | None = field(default=None, repr=False)
+    # Wire caches; the sources are what a codec read, reused while unchanged.
+    _source_xml: bytes | None = field(default=None, init=False, repr=False)
+    _source_proto: bytes | None = field(default=None, init=False, repr=False)
+    _xml: bytes | None = field(default=None, init=False, repr=False)
+    _proto_payload: bytes | None = field(default=None, init=False, repr=False)
+    _proto: bytes | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        uid: str,
+        type: str,
+        how: str,
+        time: datetime,
+        start: datetime,
+        stale: datetime,
+        lat: float,
+        lon: float,
+        hae: float = UNKNOWN_VALUE,
+        ce: float = UNKNOWN_VALUE,
+        le: float = UNKNOWN_VALUE,
+        access: str | None = None,
+        caveat: str | None = None,
+        releasable_to: str | None = None,
+        qos: str | None = None,
+        opex: str | None = None,
+        detail: Element | None = None,
+    ) -> CotEvent:
+        """Build an event, reading callsign, addressing, chat, track… from ``detail``."""
+        info = read_detail(detail)
+        return cls(
+            uid=uid,
+            type=type,
+            how=how,
+            time=time,
+            start=start,
+            stale=stale,
+            lat=lat,
+            lon=lon,
+            hae=hae,
+            ce=ce,
+            le=le,
+            access=_blank_to_none(access),
+            caveat=_blank_to_none(caveat),
+            releasable_to=_blank_to_none(releasable_to),
+            qos=_blank_to_none(qos),
+            opex=_blank_to_none(opex),
+            callsign=info.callsign,
+            endpoint=info.endpoint,
+            group_name=info.group_name,
+            group_role=info.group_role,
+            dest_callsigns=info.dest_callsigns,
+            dest_uids=info.dest_uids,
+            dest_missions=info.dest_missions,
+            dest_groups=info.dest_groups,
+            chat=info.chat,
+            link_uids=info.link_uids,
+            course=info.course,
+            speed=info.speed,
+            remarks=info.remarks,
+            detail=detail,
+        )
+
+    @property
+    def xml_wire(self) -> bytes:
+        """The standalone ``<event …>…</event>``, UTF-8, no XML declaration."""
+        cached = self._xml
+        if cached is None:
+            cached = self._source_xml
+            if cached is None:
+                from allied_c2.cot.xmlcodec import serialize_xml
+
+                cached = serialize_xml(self)
+            self._xml = cached
+        return cached
+
+    @property
+    def proto_payload(self) -> bytes:
+        """The serialized ``TakMessage`` (no stream header)."""
+        cached = self._proto_payload
+        if cached is None:
+            cached = self._source_proto
+            if cached is None:
+                from allied_c2.cot.protocodec import event_to_proto
+
+                cached = event_to_proto(self)
+            self._proto_payload = cached
+        return cached
+
+    @property
+    def proto_wire(self) -> bytes:
+        """TAK protocol v1 stream framing: 0xBF, varint length, ``TakMessage``."""
+        cached = self._proto
+        if cached is None:
+            payload = self.proto_payload
+            cached = bytes((PROTO_MAGIC,)) + encode_varint(len(payload)) + payload
+            self._proto = cached
+        return cached
+
+    @property
+    def mesh_wire(self) -> bytes:
+        """TAK protocol v1 mesh (UDP) datagram: ``BF 01 BF`` then the ``TakMessage``."""
+        return b"\xbf\x01\xbf" + self.proto_payload
+
+    def wire(self, fmt: WireFormat) -> bytes:
+        return self.proto_wire if fmt is WireFormat.PROTO else self.xml_wire
+
+    def proto_message(self) -> Any:
+        """A fresh ``TakMessage`` for this event (callers may modify it)."""
+        from allied_c2.cot.protocodec import event_to_message
+
+        return event_to_message(self)
+
+    def is_stale(self, now: datetime) -> bool:
+        return self.stale <= now
+
+    def evolve(self, **changes: Any) -> CotEvent:
+        """A copy with ``changes`` applied and empty wire caches."""
+        return dataclasses.replace(self, **changes)
+
+    def with_marking(
+        self, access: str | None, caveat: str | None, releasable_to: str | None
+    ) -> CotEvent:
+        """This event re-marked; ``self`` when the marking is already exactly that."""
+        access, caveat, releasable_to = (
+            _blank_to_none(access),
+            _blank_to_none(caveat),
+            _blank_to_none(releasable_to),
+        )
+        if (access, caveat, releasable_to) == (self.access, self.caveat, self.releasable_to):
+            return self
+        return dataclasses.replace(self, access=access, caveat=caveat, releasable_to=releasable_to)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view for the web API."""
+        group = (
+            {"name": self.group_name, "role": self.group_role}
+            if self.group_name is not None or self.group_role is not None
+            else None
+        )
+        return {
+            "uid": self.uid,
+            "type": self.type,
+            "how": self.how,
+            "time": format_time(self.time),
+            "start": format_time(self.start),
+            "stale": format_time(self.stale),
+            "lat": self.lat,
+            "lon": self.lon,
+            "hae": self.hae,
+            "ce": self.ce,
+            "le": self.le,
+            "callsign": self.callsign,
+            "group": group,
+            "course": self.course,
+            "speed": self.speed,
+            "remarks": self.remarks,
+            "access": self.access,
+            "caveat": self.caveat,
+            "releasableTo": self.releasable_to,
+        }

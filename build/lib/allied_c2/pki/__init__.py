@@ -1,0 +1,1 @@
+"""Certificates: the server's CA, server and client certificates, TLS contexts."""

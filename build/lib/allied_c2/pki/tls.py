@@ -1,0 +1,58 @@
+"""TLS contexts for the mutual-TLS listeners, and the certificate-to-principal key."""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+from pathlib import Path
+
+from allied_c2.pki.authority import PkiError, PkiPaths
+
+
+def certificate_fingerprint(der: bytes) -> str:
+    """SHA-256 of a DER certificate, lower-case hex: how principals find their certificates."""
+    return hashlib.sha256(der).hexdigest()
+
+
+def peer_fingerprint(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> str | None:
+    """The fingerprint of the certificate the peer presented, if any."""
+    if ssl_object is None:
+        return None
+    der = ssl_object.getpeercert(binary_form=True)
+    return certificate_fingerprint(der) if der else None
+
+
+def server_ssl_context(data_dir: Path, *, require_client_cert: bool = True) -> ssl.SSLContext:
+    """TLS 1.2+ with the server certificate; client certificates verified against the CA.
+
+    With ``require_client_cert=False`` a client may connect without one (for the
+    HTTPS API, where a bearer token can identify it instead); one it does present
+    is still verified.
+    """
+    paths = PkiPaths.under(data_dir)
+    for path in (paths.ca_cert, paths.server_cert, paths.server_key):
+        if not path.exists():
+            raise PkiError(f"{path} is missing: run `allied-c2 ca init --data-dir {data_dir}`")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(paths.server_cert, paths.server_key)
+    context.load_verify_locations(cafile=paths.ca_cert)
+    context.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL
+    return context
+
+
+def client_ssl_context(
+    ca_pem: Path | str,
+    cert_pem: Path | str | None = None,
+    key_pem: Path | str | None = None,
+    *,
+    check_hostname: bool = True,
+) -> ssl.SSLContext:
+    """A client context trusting ``ca_pem``, presenting ``cert_pem``/``key_pem`` if given."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_verify_locations(cafile=str(ca_pem))
+    context.check_hostname = check_hostname
+    if cert_pem is not None:
+        context.load_cert_chain(str(cert_pem), str(key_pem) if key_pem is not None else None)
+    return context

@@ -1,0 +1,298 @@
+"""The I/O edge: asyncio protocols that feed bytes to a session and the relay.
+
+Nothing here decides anything: framing and negotiation live in
+:mod:`allied_c2.server.session`, routing and release in :mod:`allied_c2.server.hub`.
+Connections use asyncio's transport/protocol API (not streams) because it
+costs the least per connection and per write, and transport flow control
+(``pause_writing``) tells us exactly when a client stops reading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections import deque
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, cast
+
+from allied_c2.cot.errors import CotError
+from allied_c2.cot.event import CotEvent, WireFormat
+from allied_c2.cot.framing import FramingError, XmlFrame, parse_datagram
+from allied_c2.cot.protocodec import parse_proto
+from allied_c2.cot.xmlcodec import parse_xml
+from allied_c2.security.principals import Principal
+from allied_c2.server.outqueue import OutQueue, Overflow
+from allied_c2.server.session import (
+    ClientSession,
+    Close,
+    Consumed,
+    Pinged,
+    Received,
+    Refused,
+    Reply,
+)
+
+if TYPE_CHECKING:
+    from allied_c2.server.service import CotService
+
+log = logging.getLogger("allied_c2.connection")
+
+# Catch-up items queued per event-loop turn: large enough to be quick, small
+# enough that live traffic is never held behind a big picture.
+CATCH_UP_SLICE = 256
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class StreamConnection(asyncio.Protocol):
+    """One TCP or TLS client."""
+
+    def __init__(self, service: CotService, *, tls: bool) -> None:
+        self.service = service
+        self.tls = tls
+        self.principal: Principal = service.anonymous
+        self.uid: str | None = None
+        self.callsign: str | None = None
+        self.group_name: str | None = None
+        self.peer_name = "?"
+        self.fingerprint: str | None = None
+        self.transport: asyncio.Transport | None = None
+        cfg = service.config
+        self.session = ClientSession(
+            max_event_bytes=cfg.max_event_bytes,
+            garbage_threshold=cfg.garbage_threshold,
+            offer_protocol=cfg.offer_tak_protocol,
+            negotiation_timeout=cfg.negotiation_timeout,
+        )
+        self.queue = OutQueue(cfg.queue_max_items, cfg.queue_max_bytes)
+        self.paused_since: float | None = None
+        self.catch_up: deque[str] | None = None  # uids still to send after connecting
+        self.closing = False
+        self.attached = False
+        self._window_start = 0.0
+        self._window_events = 0
+        self._reading_paused = False
+
+    @property
+    def output_format(self) -> WireFormat:
+        return self.session.output_format
+
+    # -- asyncio callbacks -----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        peer = transport.get_extra_info("peername")
+        self.peer_name = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # Small CoT events must not wait for delayed ACKs (Nagle): latency, not batching.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls:
+            principal = self.service.identify_tls(self)
+            if principal is None:
+                return  # identify_tls closed us with a reason
+            self.principal = principal
+        now = utcnow()
+        for item in self.session.opening(now):
+            if isinstance(item, Reply):
+                self.send(None, item.event)
+        self.service.attach(self, now)
+        self.attached = True
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
+        service = self.service
+        now = utcnow()
+        service.note_ingest_start()
+        items = self.session.receive_data(data, now)
+        hub = service.hub
+        hub.stats.bytes_in += len(data)
+        received = 0
+        for item in items:
+            if isinstance(item, Received):
+                received += 1
+                try:
+                    hub.ingest(self, self.principal, item.event, now)
+                except Exception:  # a bug on one event must not cost the others
+                    hub.stats.refuse("internal_error")
+                    log.exception(
+                        "ingest failed for uid=%s from %s", item.event.uid, self.peer_name
+                    )
+            elif isinstance(item, Reply):
+                self.send(None, item.event)
+            elif isinstance(item, Pinged):
+                hub.stats.pings += 1
+            elif isinstance(item, Consumed):
+                hub.stats.consumed += 1
+            elif isinstance(item, Refused):
+                hub.stats.refuse(item.reason)
+                log.warning(
+                    "refused input from %s (%s): %s: %s",
+                    self.peer_name,
+                    self.principal.callsign,
+                    item.reason,
+                    item.detail,
+                )
+            elif isinstance(item, Close):
+                self.close(item.reason, item.detail)
+                break
+        if received:
+            self._throttle(received)
+        service.schedule_flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.service.paused.discard(self)
+        if self.attached:
+            self.attached = False
+            self.service.detach(self, utcnow())
+
+    def pause_writing(self) -> None:
+        # The client is not reading: our queue takes over, coalescing positions.
+        self.paused_since = time.monotonic()
+        self.service.paused.add(self)
+
+    def resume_writing(self) -> None:
+        self.paused_since = None
+        self.service.paused.discard(self)
+        self.flush()
+
+    # -- the relay's side ---------------------------------------------------------------
+
+    def send(self, key: str | None, event: CotEvent) -> None:
+        if self.closing:
+            return
+        data = event.xml_wire if self.session.output_format is WireFormat.XML else event.proto_wire
+        queue = self.queue
+        was_empty = not queue
+        before = queue.stats.coalesced
+        try:
+            queue.push(key, data)
+        except Overflow as exc:
+            self.service.hub.stats.slow_disconnects += 1
+            self.close("slow_consumer", str(exc))
+            return
+        if queue.stats.coalesced != before:
+            self.service.hub.stats.queue_coalesced += queue.stats.coalesced - before
+        if was_empty and self.paused_since is None:
+            self.service.mark_dirty(self)
+
+    def begin_catch_up(self, uids: list[str]) -> None:
+        if uids:
+            self.catch_up = deque(uids)
+            self.service.mark_dirty(self)
+
+    def flush(self) -> None:
+        if self.closing or self.paused_since is not None or self.transport is None:
+            return
+        if self.catch_up:
+            self._feed_catch_up()
+        data = self.queue.drain()
+        if data:
+            self.transport.write(data)
+
+    def _feed_catch_up(self) -> None:
+        """Queue the next slice of the catch-up; the rest waits for the next turn."""
+        assert self.catch_up is not None
+        hub = self.service.hub
+        now = utcnow()
+        fmt = self.session.output_format
+        queue = self.queue
+        byte_room = queue.max_bytes // 2
+        item_room = queue.max_items // 2
+        for _ in range(min(CATCH_UP_SLICE, len(self.catch_up))):
+            if queue.nbytes >= byte_room or len(queue) >= item_room:
+                break  # the rest follows once the transport has taken this slice
+            event = hub.catch_up_item(self.catch_up.popleft(), self.principal, now)
+            if event is not None:
+                queue.push(event.uid, event.wire(fmt))
+                hub.stats.deliveries += 1
+        if self.catch_up:
+            self.service.mark_dirty(self)
+            self.service.schedule_flush()
+        else:
+            self.catch_up = None
+
+    def close(self, reason: str, detail: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        self.service.hub.stats.disconnects[reason] += 1
+        log.warning(
+            "closing %s (%s): %s: %s", self.peer_name, self.principal.callsign, reason, detail
+        )
+        self.service.paused.discard(self)
+        if self.transport is not None:
+            # The relay may be iterating over its recipients right now: leaving the
+            # hub happens in connection_lost, which the transport calls later.
+            if reason in ("slow_consumer", "revoked"):
+                self.transport.abort()  # do not wait on a client that will not read
+            else:
+                self.transport.close()
+        elif self.attached:
+            self.attached = False
+            self.service.detach(self, utcnow())
+
+    def _throttle(self, received: int) -> None:
+        """Pause reading a client that sends more than its share (a flood); nothing is lost."""
+        limit = self.service.config.max_events_per_second
+        if limit <= 0 or self.transport is None:
+            return
+        now = time.monotonic()
+        if now - self._window_start >= 1.0:
+            self._window_start = now
+            self._window_events = 0
+        self._window_events += received
+        if self._window_events > limit and not self._reading_paused:
+            self._reading_paused = True
+            self.service.hub.stats.refuse("rate_limited")
+            self.transport.pause_reading()
+            delay = max(0.0, 1.0 - (now - self._window_start))
+            asyncio.get_running_loop().call_later(delay, self._resume_reading)
+
+    def _resume_reading(self) -> None:
+        self._reading_paused = False
+        self._window_start = time.monotonic()
+        self._window_events = 0
+        if not self.closing and self.transport is not None and not self.service.ingest_paused:
+            self.transport.resume_reading()
+
+    def resume_after_backpressure(self) -> None:
+        if not self._reading_paused and self.transport is not None and not self.closing:
+            self.transport.resume_reading()
+
+
+class DatagramReceiver(asyncio.DatagramProtocol):
+    """UDP input (XML or TAK mesh protobuf), treated as the anonymous profile."""
+
+    def __init__(self, service: CotService) -> None:
+        self.service = service
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        hub = self.service.hub
+        hub.stats.bytes_in += len(data)
+        if len(data) > self.service.config.max_event_bytes:
+            hub.stats.refuse("too_large")
+            return
+        frame = parse_datagram(data)
+        try:
+            if isinstance(frame, FramingError):
+                raise CotError(frame.reason, frame.detail)
+            event = (
+                parse_xml(frame.data, max_bytes=self.service.config.max_event_bytes)
+                if isinstance(frame, XmlFrame)
+                else parse_proto(frame.payload)
+            )
+        except CotError as exc:
+            hub.stats.refuse(exc.reason)
+            log.warning("refused datagram from %s: %s: %s", addr[0], exc.reason, exc)
+            return
+        if event is not None:
+            self.service.note_ingest_start()
+            hub.ingest(None, self.service.anonymous, event, utcnow())
+            self.service.schedule_flush()

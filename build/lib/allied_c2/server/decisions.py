@@ -1,0 +1,483 @@
+"""Decision requests served: submitted, acted on, escalated on time, persisted, audited.
+
+The lifecycle itself is :class:`~allied_c2.alliance.lifecycle.RequestMachine`
+(sans-I/O); this service is its I/O shell. Every accepted input is written to
+the database before the caller gets an answer, every transition and every
+refusal goes to the audit log, and every change is announced as a CoT marker
+(uid ``request-<id>``) and a ``{"kind": "request"}`` message to the web's live
+views, both under the request's own marking so the release decision applies at
+every exit. Deadlines run on the injected clock: one loop timer is armed for
+the earliest deadline of all open requests and re-armed after each change.
+Rules (who may submit, see, act): docs/decisions.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from allied_c2.alliance.clock import Clock, UTCClock
+from allied_c2.alliance.lifecycle import SYSTEM, Accepted, Action, RequestMachine, Step
+from allied_c2.alliance.model import Location, Structure, Urgency
+from allied_c2.alliance.requests import DecisionRequest, RequestError, parse_instant
+from allied_c2.alliance.routing import RoutingError, route
+from allied_c2.security.decision import may_send
+from allied_c2.security.markings import (
+    Marking,
+    MarkingError,
+    marking_to_cot,
+    parse_banner,
+    rollup,
+)
+from allied_c2.security.policy import SecurityPolicy
+from allied_c2.security.principals import Principal
+from allied_c2.server.hub import Hub
+from allied_c2.server.request_views import marker_event, request_json
+from allied_c2.server.structure import StructureReleases
+from allied_c2.store.requests import RequestRecord, RequestStore, request_id
+
+log = logging.getLogger("allied_c2.decisions")
+
+AuditSink = Callable[[str, str, str, dict[str, object]], None]
+# The loop timer never sleeps longer than this, so a wall clock that jumps is noticed.
+MAX_TIMER_SECONDS = 300.0
+SUBMIT_ROLES = ("operator", "commander")
+# Deciding needs a commander; moving a request along or commenting, a staff operator.
+ACTION_ROLES: dict[Action, tuple[str, ...]] = {
+    Action.APPROVE: ("commander",),
+    Action.DENY: ("commander",),
+    Action.CONCUR: ("commander",),
+    Action.NONCONCUR: ("commander",),
+    Action.ESCALATE: ("commander",),
+    Action.FORWARD: ("operator", "commander"),
+    Action.RETURN: ("operator", "commander"),
+    Action.COMMENT: ("operator", "commander"),
+    Action.WITHDRAW: ("operator", "commander"),
+}
+
+
+class DecisionError(Exception):
+    """A refused call: ``status`` is the HTTP status, ``reason`` one line for the caller."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class ScaledClock:
+    """Wall time that runs ``rate`` times faster from ``start`` (demos and tests).
+
+    The service divides timer delays by ``rate``, so a four-hour deadline at
+    rate 72000 fires after 0.2 real seconds.
+    """
+
+    def __init__(self, start: datetime, rate: float) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.start = start
+        self.rate = rate
+        self._origin = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.monotonic() - self._origin) * self.rate)
+
+
+@dataclass
+class Tracked:
+    """One request held by the service: its machine, marking and stored row."""
+
+    machine: RequestMachine
+    marking: Marking | None  # None: the stored marking no longer parses; shown to nobody
+    record: RequestRecord
+
+
+class DecisionService:
+    def __init__(
+        self,
+        *,
+        structure: Structure | None,
+        store: RequestStore,
+        hub: Hub,
+        policy: SecurityPolicy,
+        audit: AuditSink,
+        clock: Clock | None = None,
+        releases: StructureReleases | None = None,
+    ) -> None:
+        self.structure = structure
+        self.store = store
+        self.hub = hub
+        self.policy = policy
+        self.audit = audit
+        self.clock: Clock = clock or UTCClock()
+        self.releases = releases or (
+            StructureReleases(structure, policy) if structure is not None else None
+        )
+        self.requests: dict[str, Tracked] = {}
+        self._loaded = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    # -- lifecycle of the service ----------------------------------------------
+
+    def load(self) -> int:
+        """Read every stored request back into a machine on this service's clock."""
+        self.requests.clear()
+        for record in self.store.all():
+            try:
+                machine = RequestMachine.from_dict(record.machine, self.clock)
+            except (KeyError, ValueError) as exc:
+                log.error("request %s cannot be restored: %s", record.id, exc)
+                continue
+            self.requests[record.id] = Tracked(machine, self._stored_marking(record), record)
+        self._loaded = True
+        return len(self.requests)
+
+    async def start(self) -> None:
+        """Reload, apply deadlines that passed while stopped, re-arm the timer, re-mark."""
+        self._loop = asyncio.get_running_loop()
+        if not self._loaded:
+            count = self.load()
+            if count:
+                log.info("decision requests restored: %d", count)
+        self.tick()
+        for tracked in self.requests.values():
+            if not tracked.machine.state.terminal:
+                self._publish_marker(tracked)
+        self._reschedule()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._loop = None
+
+    # -- queries ------------------------------------------------------------------
+
+    def may_see(self, tracked: Tracked, principal: Principal) -> bool:
+        marking = tracked.marking
+        return marking is not None and self.hub.releases.decide(marking, principal).allowed
+
+    def visible(self, principal: Principal) -> list[Tracked]:
+        return [t for t in self.requests.values() if self.may_see(t, principal)]
+
+    def get(self, principal: Principal, rid: str) -> Tracked:
+        tracked = self.requests.get(rid)
+        if tracked is None or not self.may_see(tracked, principal):
+            # Not 403: a caller who may not see a request must not learn that it exists.
+            raise DecisionError(404, f"no request {rid}")
+        return tracked
+
+    def allowed_actions(self, principal: Principal, tracked: Tracked) -> list[str]:
+        """The actions ``principal`` could take now, found by trying each on a copy."""
+        machine = tracked.machine
+        org = principal.organisation
+        if org is None or machine.state.terminal or not self.may_see(tracked, principal):
+            return []
+        if org not in _parties(machine):
+            return []
+        out: list[str] = []
+        for action, roles in ACTION_ROLES.items():
+            if not any(principal.has_role(r) for r in roles):
+                continue
+            trial = RequestMachine.from_dict(machine.to_dict(), self.clock)
+            if trial.act(action, org, "check").ok:
+                out.append(action.value)
+        return out
+
+    def as_json(self, tracked: Tracked, principal: Principal | None) -> dict[str, Any]:
+        actions = self.allowed_actions(principal, tracked) if principal is not None else None
+        return request_json(
+            tracked.machine, tracked.marking, tracked.record, self.structure, actions
+        )
+
+    # -- inputs -------------------------------------------------------------------
+
+    def submit(self, principal: Principal, body: Mapping[str, Any]) -> Tracked:
+        try:
+            return self._submit(principal, body)
+        except DecisionError as exc:
+            self.audit(
+                principal.callsign,
+                "request.submit_refused",
+                str(body.get("originator") or "-"),
+                {
+                    "status": exc.status,
+                    "reason": exc.reason,
+                    "kind": str(body.get("kind")),
+                    "marking": str(body.get("marking")),
+                },
+            )
+            raise
+
+    def _submit(self, principal: Principal, body: Mapping[str, Any]) -> Tracked:
+        structure, releases = self.structure, self.releases
+        if structure is None or releases is None:
+            raise DecisionError(409, "no command structure is loaded (serve --scenario FILE)")
+        if not any(principal.has_role(r) for r in SUBMIT_ROLES):
+            raise DecisionError(403, "submitting a request needs the operator or commander role")
+        originator = str(body.get("originator") or "")
+        if not releases.may_see(originator, principal, self.hub.releases.decide):
+            raise DecisionError(422, f"unknown originating organisation {originator!r}")
+        if not principal.has_role("admin") and (
+            principal.organisation is None
+            or principal.organisation not in structure.chain_of_command(originator)
+        ):
+            raise DecisionError(
+                403,
+                f"{principal.callsign} ({principal.organisation or 'no organisation'}) is not "
+                f"{originator} or in its chain of command",
+            )
+        marking = self._submitted_marking(principal, body, originator)
+        now = self.clock.now()
+        seq = self.store.next_seq()
+        try:
+            request = _request(request_id(seq), body, originator, marking.banner(), now)
+            machine = RequestMachine.submit(request, route(structure, request), self.clock)
+        except (RequestError, RoutingError) as exc:
+            raise DecisionError(422, str(exc)) from None
+        access, caveat, releasable = marking_to_cot(marking)
+        record = RequestRecord(
+            seq=seq,
+            id=request.id,
+            kind=request.kind,
+            originator=originator,
+            subject=request.subject,
+            banner=marking.banner(),
+            access=access,
+            caveat=caveat,
+            releasable_to=releasable,
+            originator_nation=marking.originator,
+            state=machine.state.value,
+            holders=machine.holders,
+            needed_by=request.needed_by,
+            next_deadline=machine.next_deadline(),
+            submitted_at=now,
+            updated_at=now,
+            created_by=principal.callsign,
+            machine=machine.to_dict(),
+        )
+        self.store.insert(record)
+        tracked = Tracked(machine, marking, record)
+        self.requests[request.id] = tracked
+        self._announce(tracked, machine.trail, principal)
+        return tracked
+
+    def _submitted_marking(
+        self, principal: Principal, body: Mapping[str, Any], originator: str
+    ) -> Marking:
+        try:
+            marking = parse_banner(str(body.get("marking") or ""), self.policy, strict=False)
+        except MarkingError as exc:
+            raise DecisionError(422, f"marking: {exc}") from None
+        marking = marking.with_originator(principal.nation)
+        decision = may_send(marking, principal, self.policy)
+        if not decision.allowed:
+            raise DecisionError(403, f"marking {marking.banner()}: {decision.reason}")
+        assert self.releases is not None
+        record = self.releases.markings.get(originator)
+        if record is not None and _raises(marking, record, self.policy):
+            # The marker sits at the originator's location and names it: the request
+            # must be marked at least as its originator's record is.
+            raise DecisionError(
+                422, f"a request from {originator} must be marked at least {record.banner()}"
+            )
+        return marking
+
+    def act(self, principal: Principal, rid: str, action: str, reason: str = "") -> Tracked:
+        try:
+            return self._act(principal, rid, action, reason)
+        except DecisionError as exc:
+            self.audit(
+                principal.callsign,
+                "request.action_refused",
+                rid,
+                {
+                    "status": exc.status,
+                    "reason": exc.reason,
+                    "action": action,
+                    "organisation": principal.organisation,
+                },
+            )
+            raise
+
+    def _act(self, principal: Principal, rid: str, action: str, reason: str) -> Tracked:
+        tracked = self.get(principal, rid)
+        try:
+            chosen = Action(action)
+        except ValueError:
+            known = ", ".join(a.value for a in Action)
+            raise DecisionError(422, f"unknown action {action!r}; one of {known}") from None
+        roles = ACTION_ROLES[chosen]
+        if not any(principal.has_role(r) for r in roles):
+            raise DecisionError(403, f"{chosen.value} needs the {' or '.join(roles)} role")
+        org = principal.organisation
+        if org is None:
+            raise DecisionError(403, f"{principal.callsign} belongs to no organisation")
+        self.tick()  # a holder whose deadline passed has lost the request already
+        machine = tracked.machine
+        if not machine.state.terminal:
+            refusal = _not_entitled(machine, chosen, org)
+            if refusal is not None:
+                raise DecisionError(403, refusal)
+        before = len(machine.trail)
+        outcome = machine.act(chosen, org, reason)
+        if not isinstance(outcome, Accepted):
+            raise DecisionError(409, outcome.reason)
+        self._changed(tracked, machine.trail[before:], principal)
+        return tracked
+
+    def tick(self, now: datetime | None = None) -> int:
+        """Escalate every request whose deadline passed; returns the number of steps."""
+        now = now or self.clock.now()
+        count = 0
+        for tracked in list(self.requests.values()):
+            machine = tracked.machine
+            due = machine.next_deadline()
+            if due is None or due > now:
+                continue
+            steps = machine.tick(now)
+            if steps:
+                count += len(steps)
+                self._changed(tracked, steps, None)
+        return count
+
+    # -- effects --------------------------------------------------------------------
+
+    def _changed(self, tracked: Tracked, steps: list[Step], principal: Principal | None) -> None:
+        machine = tracked.machine
+        tracked.record = replace(
+            tracked.record,
+            state=machine.state.value,
+            holders=machine.holders,
+            next_deadline=machine.next_deadline(),
+            updated_at=self.clock.now(),
+            machine=machine.to_dict(),
+        )
+        self.store.save(tracked.record)
+        self._announce(tracked, steps, principal)
+
+    def _announce(self, tracked: Tracked, steps: list[Step], principal: Principal | None) -> None:
+        for step in steps:
+            actor = principal.callsign if principal is not None and step.actor != SYSTEM else SYSTEM
+            self.audit(
+                actor,
+                f"request.{step.action}",
+                tracked.machine.id,
+                {
+                    "seq": step.seq,
+                    "at": step.at.isoformat(),
+                    "organisation": step.actor,
+                    "from": step.from_state.value if step.from_state else None,
+                    "to": step.to_state.value,
+                    "holders": list(step.holders),
+                    "reason": step.reason,
+                    "detail": dict(step.detail),
+                },
+            )
+        self._publish_marker(tracked)
+        if tracked.marking is not None:
+            self.hub.notify_views(
+                {"kind": "request", "request": self.as_json(tracked, None)}, tracked.marking
+            )
+        self._reschedule()
+
+    def _publish_marker(self, tracked: Tracked) -> None:
+        if tracked.marking is None:
+            return
+        event = marker_event(tracked.machine, tracked.marking, self.structure, datetime.now(UTC))
+        if event is not None:
+            self.hub.publish(event, tracked.marking, datetime.now(UTC))
+
+    def _reschedule(self) -> None:
+        if self._loop is None or self._loop.is_closed():
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        due = min(
+            (d for t in self.requests.values() if (d := t.machine.next_deadline()) is not None),
+            default=None,
+        )
+        if due is None:
+            return
+        rate = float(getattr(self.clock, "rate", 1.0))
+        delay = (due - self.clock.now()).total_seconds() / rate
+        self._timer = self._loop.call_later(min(max(delay, 0.0), MAX_TIMER_SECONDS), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        try:
+            self.tick()
+        except Exception:
+            log.exception("request deadline processing failed")
+        self._reschedule()
+
+    def _stored_marking(self, record: RequestRecord) -> Marking | None:
+        try:
+            parsed = parse_banner(record.banner, self.policy, strict=False)
+        except MarkingError as exc:
+            log.error(
+                "request %s: stored marking %r no longer parses (%s); hidden",
+                record.id,
+                record.banner,
+                exc,
+            )
+            return None
+        return parsed.with_originator(record.originator_nation)
+
+
+def _request(
+    rid: str, body: Mapping[str, Any], originator: str, banner: str, now: datetime
+) -> DecisionRequest:
+    lat, lon = body.get("lat"), body.get("lon")
+    if (lat is None) != (lon is None):
+        raise RequestError("give both lat and lon, or neither")
+    needed = body.get("needed_by")
+    try:
+        urgency = Urgency(str(body.get("urgency") or Urgency.ROUTINE.value))
+        location = Location(float(lat), float(lon)) if lat is not None and lon is not None else None
+    except (TypeError, ValueError) as exc:
+        raise RequestError(f"urgency or location: {exc}") from None
+    return DecisionRequest(
+        id=rid,
+        kind=str(body.get("kind") or ""),
+        originator=originator,
+        subject=str(body.get("subject") or "").strip(),
+        marking=banner,
+        submitted_at=now,
+        needed_by=parse_instant(needed, "needed_by") if needed else None,
+        urgency=urgency,
+        location=location,
+    )
+
+
+def _raises(marking: Marking, floor: Marking, policy: SecurityPolicy) -> bool:
+    """Whether marking a request ``marking`` would release it more widely than ``floor``."""
+    return rollup([marking, floor], policy).banner() != marking.banner()
+
+
+def _parties(machine: RequestMachine) -> set[str]:
+    parties = {machine.request.originator, *machine.route.path, *machine.route.offices}
+    parties.update(machine.review.path)
+    parties.update(o for leg in machine.legs for o in leg.path)
+    return parties
+
+
+def _not_entitled(machine: RequestMachine, action: Action, org: str) -> str | None:
+    """Why ``org`` may not take ``action`` on an open request (403), or None."""
+    rid = machine.id
+    if action is Action.WITHDRAW:
+        if org != machine.request.originator:
+            return f"only the originator {machine.request.originator} may withdraw {rid}"
+        return None
+    if action is Action.COMMENT:
+        return None if org in _parties(machine) else f"{org} is not on the route of {rid}"
+    if org not in machine.holders:
+        return f"{org} does not hold {rid} (held by {', '.join(machine.holders)})"
+    return None

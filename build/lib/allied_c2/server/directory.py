@@ -1,0 +1,89 @@
+"""Who a connection or a token is: principals looked up at connect time.
+
+Attributes are read from the store when a client connects, not baked into its
+certificate, so a change or a revocation takes effect without reissuing. The
+directory polls the store's revision counter and tells the service when
+anything changed, so live connections are re-checked within seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from allied_c2.security.principals import Principal
+
+log = logging.getLogger("allied_c2.directory")
+
+_TOKEN_TTL = 5.0  # seconds a token lookup is trusted before the store is asked again
+
+
+class PrincipalSource(Protocol):
+    def by_fingerprint(self, fingerprint: str) -> Principal | None: ...
+
+    def by_token(self, token: str) -> Principal | None: ...
+
+    def revision(self) -> int: ...
+
+
+class Directory:
+    def __init__(self, source: PrincipalSource | None, anonymous: Principal) -> None:
+        self.source = source
+        self.anonymous = anonymous
+        self._by_fingerprint: dict[str, Principal | None] = {}
+        self._by_token: dict[str, tuple[float, Principal | None]] = {}
+        self._revision = -1
+
+    @staticmethod
+    def fingerprint(der: bytes) -> str:
+        return hashlib.sha256(der).hexdigest()
+
+    def by_fingerprint(self, fingerprint: str) -> Principal | None:
+        if self.source is None:
+            return None
+        if fingerprint not in self._by_fingerprint:
+            self._by_fingerprint[fingerprint] = self.source.by_fingerprint(fingerprint)
+        return self._by_fingerprint[fingerprint]
+
+    def by_token(self, token: str) -> Principal | None:
+        if self.source is None:
+            return None
+        cached = self._by_token.get(token)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < _TOKEN_TTL:
+            return cached[1]
+        principal = self.source.by_token(token)
+        if len(self._by_token) > 10_000:
+            self._by_token.clear()  # bounded: unknown tokens could otherwise fill it
+        self._by_token[token] = (now, principal)
+        return principal
+
+    def refresh(self) -> bool:
+        """Re-read the store if its revision moved; True when something changed."""
+        if self.source is None:
+            return False
+        revision = self.source.revision()
+        if revision == self._revision:
+            return False
+        first = self._revision < 0
+        self._revision = revision
+        stale = list(self._by_fingerprint)
+        fresh = {fp: self.source.by_fingerprint(fp) for fp in stale}
+        self._by_fingerprint = fresh
+        self._by_token.clear()
+        return not first
+
+    async def watch(self, interval: float, on_change: Callable[[], None]) -> None:
+        while True:
+            try:
+                changed = await asyncio.to_thread(self.refresh)
+            except Exception:  # a database hiccup must not end the watch
+                log.exception("identity refresh failed")
+                changed = False
+            if changed:
+                on_change()
+            await asyncio.sleep(interval)

@@ -1,0 +1,268 @@
+"""Event history: a batched writer that never blocks the relay, and its reader.
+
+Loss window: ``submit`` only appends to memory; a dedicated thread commits a
+batch every ``flush_interval`` seconds or as soon as ``max_batch`` events are
+waiting. A hard kill (SIGKILL, power loss) therefore loses at most the events
+submitted in the last ``flush_interval`` seconds plus the batch being committed
+(with SQLite's ``synchronous=NORMAL``, a power loss may also undo the last
+commits). ``close()`` drains everything, so a clean stop loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Engine, Row, Table, and_, exists, func, or_, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import aliased
+
+from allied_c2.store.models import Event
+
+log = logging.getLogger(__name__)
+
+_EVENTS = cast(Table, Event.__table__)
+_RETRIES = 3
+_LOGGED_FAILURES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One accepted event as stored; all times timezone-aware."""
+
+    uid: str
+    type: str
+    how: str
+    time: datetime
+    start: datetime
+    stale: datetime
+    lat: float
+    lon: float
+    hae: float
+    access: str | None
+    caveat: str | None
+    releasable_to: str | None
+    banner: str
+    originator: str | None  # originator's nation (ISO alpha-3)
+    sender: str | None  # callsign of the connection it arrived on
+    received_at: datetime
+    xml: bytes  # canonical XML of the event
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecordRow(EventRecord):
+    """A stored event: the record plus its row id (insertion order)."""
+
+    id: int
+
+
+_FIELDS = tuple(f.name for f in fields(EventRecord))
+
+
+def _as_row(record: EventRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in _FIELDS}
+
+
+def _from_row(row: Row[Any]) -> EventRecordRow:
+    values = row._mapping
+    return EventRecordRow(**{name: values[name] for name in _FIELDS}, id=values["id"])
+
+
+class EventWriter:
+    """Appends events to the database from a background thread, in batches."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        flush_interval: float = 0.25,
+        max_batch: int = 2000,
+        name: str = "event-writer",
+    ) -> None:
+        if flush_interval <= 0 or max_batch < 1:
+            raise ValueError("flush_interval must be > 0 and max_batch >= 1")
+        self._engine = engine
+        self._flush_interval = flush_interval
+        self._max_batch = max_batch
+        self._lock = threading.Lock()
+        self._done = threading.Condition(self._lock)
+        self._wake = threading.Event()
+        self._pending: list[EventRecord] = []
+        self._in_flight = 0
+        self._submitted = 0
+        self._processed = 0  # written or given up on
+        self._closing = False
+        self.written = 0
+        self.batches = 0
+        self.errors = 0  # events that could not be stored (logged)
+        # Daemon: a process that exits without close() must not hang on this
+        # thread; that is the documented hard-kill loss window.
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    @property
+    def backlog(self) -> int:
+        """Events accepted but not yet committed (for the server's backpressure)."""
+        return len(self._pending) + self._in_flight
+
+    def submit(self, record: EventRecord) -> None:
+        """Queue one event; returns at once."""
+        with self._lock:
+            if self._closing:
+                raise RuntimeError("EventWriter is closed")
+            self._pending.append(record)
+            self._submitted += 1
+            full = len(self._pending) >= self._max_batch
+        if full:
+            self._wake.set()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Block until every event submitted before this call is committed (or failed)."""
+        with self._lock:
+            target = self._submitted
+            self._wake.set()
+            return self._done.wait_for(lambda: self._processed >= target, timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop accepting events, write all that are pending, stop the thread."""
+        with self._lock:
+            self._closing = True
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def __enter__(self) -> EventWriter:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self._flush_interval)
+            self._wake.clear()
+            while True:
+                with self._lock:
+                    batch = self._pending[: self._max_batch]
+                    del self._pending[: self._max_batch]
+                    self._in_flight = len(batch)
+                    closing = self._closing
+                if not batch:
+                    break
+                self._write(batch)
+                with self._lock:
+                    self._in_flight = 0
+                    self._processed += len(batch)
+                    self._done.notify_all()
+            if closing:
+                return
+
+    def _write(self, batch: list[EventRecord]) -> None:
+        rows = [_as_row(record) for record in batch]
+        for attempt in range(_RETRIES + 1):
+            try:
+                with self._engine.begin() as connection:
+                    connection.execute(_EVENTS.insert(), rows)
+                self.written += len(rows)
+                self.batches += 1
+                return
+            except OperationalError as exc:
+                # Locked database or dropped connection: likely to pass, try again.
+                if attempt == _RETRIES:
+                    log.error(
+                        "event batch of %d failed %d times: %s", len(rows), attempt + 1, _brief(exc)
+                    )
+                    break
+                time.sleep(min(self._flush_interval, 1.0) * (attempt + 1))
+            except Exception as exc:
+                log.warning(
+                    "event batch of %d failed (%s); storing one by one", len(rows), _brief(exc)
+                )
+                break
+        # One bad row must not cost the whole batch; a dead database costs it anyway.
+        failed = 0
+        for row in rows:
+            try:
+                with self._engine.begin() as connection:
+                    connection.execute(_EVENTS.insert(), [row])
+                self.written += 1
+            except Exception as exc:
+                failed += 1
+                if failed <= _LOGGED_FAILURES:
+                    log.error("event %s not stored: %s", row.get("uid"), _brief(exc))
+        if failed > _LOGGED_FAILURES:
+            log.error("%d more events of this batch not stored", failed - _LOGGED_FAILURES)
+        self.errors += failed
+        self.batches += 1
+
+
+def _brief(exc: Exception) -> str:
+    """The driver's one-line reason, without SQLAlchemy's statement and parameters."""
+    reason = getattr(exc, "orig", None) or exc
+    return f"{type(reason).__name__}: {str(reason).splitlines()[0] if str(reason) else ''}"
+
+
+class EventReader:
+    """Queries over stored events."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def history(
+        self,
+        uid: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[EventRecordRow]:
+        """Events by event time, oldest first; when more match, the newest ``limit``."""
+        if limit < 1:
+            return []
+        table = _EVENTS
+        query = select(table)
+        if uid is not None:
+            query = query.where(table.c.uid == uid)
+        if since is not None:
+            query = query.where(table.c.time >= since)
+        if until is not None:
+            query = query.where(table.c.time <= until)
+        query = query.order_by(table.c.time.desc(), table.c.id.desc()).limit(limit)
+        with self._engine.connect() as connection:
+            rows = [_from_row(row) for row in connection.execute(query)]
+        rows.reverse()
+        return rows
+
+    def latest_per_uid(self, not_stale_at: datetime) -> list[EventRecordRow]:
+        """The newest event of every uid, if that event is still fresh at ``not_stale_at``.
+
+        Starts from the stale index (few rows are fresh at any moment) and keeps a
+        candidate only if no newer event of its uid exists (the (uid, time) index),
+        so a uid whose newest event went stale does not resurrect an older one.
+        """
+        table = _EVENTS
+        newer = aliased(table)
+        query = (
+            select(table)
+            .where(table.c.stale > not_stale_at)
+            .where(
+                ~exists().where(
+                    and_(
+                        newer.c.uid == table.c.uid,
+                        or_(
+                            newer.c.time > table.c.time,
+                            and_(newer.c.time == table.c.time, newer.c.id > table.c.id),
+                        ),
+                    )
+                )
+            )
+            .order_by(table.c.time, table.c.id)
+        )
+        with self._engine.connect() as connection:
+            return [_from_row(row) for row in connection.execute(query)]
+
+    def count(self) -> int:
+        with self._engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(_EVENTS)).scalar_one())
