@@ -1,1 +1,0 @@
-"""Certificates: the server's CA, server and client certificates, TLS contexts."""
