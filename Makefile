@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STATIC := src/allied_c2/web/static/index.html
-FRONTEND_SRC := $(shell find frontend/src frontend/index.html frontend/package.json frontend/package-lock.json frontend/vite.config.* -type f 2>/dev/null)
+FRONTEND_SRC := $(shell find frontend/src frontend/index.html frontend/package.json frontend/package-lock.json frontend/tsconfig.json frontend/vite.config.* -type f 2>/dev/null)
 
 .PHONY: setup demo serve test lint bench clean frontend browser services
 

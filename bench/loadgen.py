@@ -280,10 +280,17 @@ async def run_load(host: str, port: int, spec: LoadSpec) -> LoadResult:
         stop = False
 
         if spec.rate_per_sender is None:
+            scheduled: set[Client] = set()  # one pending pump per sender, never two
+
+            def schedule(c: Client) -> None:
+                if c not in scheduled:
+                    scheduled.add(c)
+                    loop.call_soon(pump, c)
 
             def pump(c: Client) -> None:
+                scheduled.discard(c)
                 if stop or c.paused or c.transport is None:
-                    return
+                    return  # resume_writing schedules the next pump
                 now, stale = times.get(loop.time())
                 sent_us = time.monotonic_ns() // 1000
                 base = c.sent
@@ -293,11 +300,11 @@ async def run_load(host: str, port: int, spec: LoadSpec) -> LoadResult:
                     for k in range(FLAT_OUT_BATCH)
                 )
                 if c.write(batch, FLAT_OUT_BATCH):
-                    loop.call_soon(pump, c)
+                    schedule(c)
 
             for c in senders:
-                c.on_resume = pump
-                pump(c)
+                c.on_resume = schedule
+                schedule(c)
             await asyncio.sleep(spec.warmup_s)
             r0 = sum(c.deliveries for c in receivers)
             s0 = sum(c.deliveries for c in senders)

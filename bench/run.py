@@ -25,7 +25,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import uvloop
 
@@ -169,6 +169,13 @@ class Bench:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    # Ctrl+C and SIGTERM cancel the run, so every scenario's finally closes its clients
+    # and stops its server; a signal raised inside a transport callback would not.
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
     out: Path = args.out
     await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
     pinned = two_cores() and not args.no_pin
@@ -212,17 +219,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await bench.step("idle", name, scenarios.idle, start)
     if "simulation" in only:
         print("· simulation: simulated requests per second …", flush=True)
-        sim = await asyncio.to_thread(simrate.measure, args.sim_requests)
+        sim = await simrate.measure(args.sim_requests)
         bench.results["scenarios"]["simulation"] = sim
         if "skipped" in sim:
             bench.note(f"simulation skipped: {sim['skipped']}")
     bench.results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     bench.save()
     return bench.results
-
-
-def _terminate(signum: int, frame: object) -> NoReturn:
-    raise KeyboardInterrupt
 
 
 def cli(argv: list[str] | None = None) -> int:
@@ -245,10 +248,9 @@ def cli(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     atexit.register(stop_all)
-    signal.signal(signal.SIGTERM, _terminate)
     try:
         results = uvloop.run(main(args))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         print("interrupted; servers stopped", file=sys.stderr)
         return 130
     finally:

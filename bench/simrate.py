@@ -8,10 +8,10 @@ core so it neither competes with nor inherits state from the relay measurements.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import os
-import subprocess
 import sys
 from typing import Any
 
@@ -47,27 +47,33 @@ def _measure(requests: int) -> dict[str, Any]:
     return {"scenarios": rows, "min_requests_per_s": min(rates) if rates else None}
 
 
-def measure(requests: int = REQUESTS, timeout_s: float = 300.0) -> dict[str, Any]:
-    """Run :func:`_measure` in a child process; returns its JSON result."""
+async def measure(requests: int = REQUESTS, timeout_s: float = 300.0) -> dict[str, Any]:
+    """Run :func:`_measure` in a child process (killed if this is cancelled)."""
     code = f"import json, bench.simrate as s; print(json.dumps(s._measure({requests})))"
     pin = two_cores()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        code,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        preexec_fn=(lambda: os.sched_setaffinity(0, {LOADGEN_CORE})) if pin else None,
+    )
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            cwd=ROOT,
-            preexec_fn=(lambda: os.sched_setaffinity(0, {LOADGEN_CORE})) if pin else None,
-        )
-    except subprocess.TimeoutExpired:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
+    except TimeoutError:
         return {"skipped": f"simulation took longer than {timeout_s:.0f} s"}
-    if done.returncode != 0:
-        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    if proc.returncode != 0:
+        tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         return {"skipped": f"simulation failed: {tail[0]}"}
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
     return result
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(), indent=2))
+    print(json.dumps(asyncio.run(measure()), indent=2))

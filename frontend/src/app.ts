@@ -183,13 +183,29 @@ export class App {
     return this.structure?.organisations.find((o) => o.id === id)?.name ?? id;
   }
 
-  /** Top commands and their direct subordinates that command others: the roll-up rows. */
+  /** Roll-up rows: the operational commands (combatant, joint, JFHQ, components) that command
+   * others, in tree order; every commanding organisation where the structure has none. */
   private commandIds(): string[] {
     if (!this.structure) return [];
     const model = buildTree(this.structure);
-    const commands = (ids: string[]): string[] => ids.filter((id) => (model.children.get(id) ?? []).length > 0);
-    const top = commands(model.roots);
-    return [...top, ...commands(top.flatMap((id) => model.children.get(id) ?? []))].slice(0, 12);
+    const kinds = new Map(this.structure.organisations.map((o) => [o.id, o.kind ?? ""]));
+    const operational = new Set(["combatant_command", "joint_command", "joint_force_hq", "component"]);
+    const ordered: string[] = [];
+    const walk = (id: string): void => {
+      ordered.push(id);
+      for (const child of model.children.get(id) ?? []) walk(child);
+    };
+    model.roots.forEach(walk);
+    const commanding = ordered.filter((id) => (model.children.get(id) ?? []).length > 0);
+    const chosen = commanding.filter((id) => operational.has(kinds.get(id) ?? ""));
+    // At most four per nation, so that every nation's commands make the list.
+    const nation = new Map(this.structure.organisations.map((o) => [o.id, o.nation]));
+    const perNation = new Map<string, number>();
+    return (chosen.length ? chosen : commanding).filter((id) => {
+      const n = nation.get(id) ?? "";
+      perNation.set(n, (perNation.get(n) ?? 0) + 1);
+      return (perNation.get(n) ?? 0) <= 4;
+    });
   }
 
   private onMessage(message: StreamMessage): void {

@@ -22,7 +22,7 @@ async def test_a_late_decider_loses_the_request_to_its_superior(tmp_path: Path) 
         assert decisions is not None
         clock = server.clock
         assert isinstance(clock, ManualClock)
-        clock.set(START + timedelta(hours=52))  # just before the deadline: nothing happens
+        clock.set(START + timedelta(hours=51))  # before the deadline: nothing happens
         assert decisions.tick() == 0
         clock.set(START + timedelta(hours=53))
         assert decisions.tick() == 1

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from allied_c2.cli.remote import (
     Api,
@@ -111,7 +111,16 @@ def list_requests(
         print_json(data)
         return
     _banner(data["banner"])
-    table = Table("id", "kind", "from", "state", "held by", "deadline", "marking", "you may")
+    table = Table(
+        Column("id", no_wrap=True),
+        "kind",
+        "from",
+        "state",
+        "held by",
+        "deadline",
+        Column("marking", no_wrap=True),
+        "you may",
+    )
     for r in data["requests"]:
         table.add_row(
             r["id"],

@@ -34,14 +34,12 @@ def running_pid(directory: Path) -> int | None:
         return None
     except PermissionError:
         return pid  # alive, owned by someone else
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists():  # a recycled pid that is not ours is not a running demo
-        try:
-            if b"allied" not in cmdline.read_bytes():
-                return None
-        except OSError:
-            pass
-    return pid
+    try:  # a recycled pid running something else is not a running demo
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return pid  # no /proc here: assume it is the demo
+    # An empty command line (a process mid-exec, or a zombie) proves nothing either way.
+    return pid if not cmdline or b"allied" in cmdline else None
 
 
 def prepare(directory: Path) -> Path:

@@ -50,8 +50,14 @@ STAFF = (
     DemoUser(
         "USFJ-CDR", "USA", "SECRET", ("commander",), "usfj", "Commander, USFJ joint force HQ"
     ),
+    DemoUser("USFJ-OPS", "USA", "SECRET", ("operator",), "usfj", "USFJ J3 operations officer"),
     DemoUser(
-        "INDOPACOM-OPS", "USA", "SECRET", ("operator",), "indopacom", "INDOPACOM operations watch"
+        "INDOPACOM-CDR",
+        "USA",
+        "SECRET",
+        ("commander",),
+        "indopacom",
+        "INDOPACOM decision authority (watch)",
     ),
     DemoUser("JJOC-CDR", "JPN", "SECRET", ("commander",), "jjoc", "Commander, JSDF JJOC"),
     DemoUser(
@@ -62,7 +68,9 @@ STAFF = (
         "jsdf_hadr",
         "JSDF relief contingent operations",
     ),
-    DemoUser("AFP-CDR", "PHL", "CONFIDENTIAL", ("commander",), "afp", "Chief of Staff's office, AFP"),
+    DemoUser(
+        "AFP-CDR", "PHL", "CONFIDENTIAL", ("commander",), "afp", "Chief of Staff's office, AFP"
+    ),
     DemoUser(
         "AFP-TF-OPS",
         "PHL",

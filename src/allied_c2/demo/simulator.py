@@ -18,6 +18,7 @@ import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from allied_c2.demo.motion import Track
 from allied_c2.demo.sa import report_at
@@ -140,9 +141,9 @@ async def _sleep_unless(
 ) -> None:
     """Sleep ``seconds`` or until ``stop`` is set (or ``also`` finishes)."""
     waiter = asyncio.ensure_future(stop.wait())
-    waiting: set[asyncio.Future[object]] = {waiter}  # type: ignore[arg-type]
+    waiting: set[asyncio.Future[Any]] = {waiter}
     if also is not None:
-        waiting.add(also)  # type: ignore[arg-type]
+        waiting.add(also)
     try:
         await asyncio.wait(waiting, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
     finally:

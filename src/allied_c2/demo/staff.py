@@ -9,6 +9,7 @@ requests or readiness endpoints (404) is logged once and that part skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,10 +63,8 @@ class Staff:
             for step in self.steps:
                 delay = started + step.at_s - loop.time()
                 if delay > 0:
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), delay)
-                    except TimeoutError:
-                        pass
                 if stop.is_set():
                     break
                 try:

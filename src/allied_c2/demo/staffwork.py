@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from allied_c2.demo.geo import Point
 from allied_c2.demo.motion import NOFORN, REL_BILATERAL, REL_TRILATERAL, UNCLASSIFIED
 from allied_c2.demo.routes import APARRI, TUGUEGARAO
-from allied_c2.demo.geo import Point
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ REQUESTS = (
         where=TUGUEGARAO,
         actions=(
             PlannedAction(4.0, "AFP-CDR", "approve", "Approved; US and JSDF lift requested"),
-            PlannedAction(7.0, "INDOPACOM-OPS", "concur", "Two C-130J sorties from Yokota"),
+            PlannedAction(7.0, "INDOPACOM-CDR", "concur", "Two C-130J sorties from Yokota"),
             PlannedAction(10.0, "JJOC-CDR", "concur", "C-2 and C-130H from the Clark detachment"),
         ),
     ),
@@ -102,7 +102,7 @@ REQUESTS = (
     ),
     PlannedRequest(
         6.0,
-        "USFJ-CDR",
+        "USFJ-OPS",
         "isr_support",
         "usfj",
         "JMSDF P-1 coverage of the Babuyan Channel for US search and rescue",
@@ -128,7 +128,7 @@ REQUESTS = (
     ),
     PlannedRequest(
         8.0,
-        "USFJ-CDR",
+        "USFJ-OPS",
         "logistics_support",
         "usfj",
         "Resupply of the liaison team in Cagayan",
@@ -175,10 +175,10 @@ US_RB = REL_BILATERAL.banner
 TRI = REL_TRILATERAL.banner
 
 READINESS = (
-    PlannedReport("INDOPACOM-OPS", "31meu", 1, 2, 2, 1, US_RB, mets=((HADR, "Y"), (MED, "Q"))),
-    PlannedReport("INDOPACOM-OPS", "374aw", 1, 1, 2, 1, US_RB, mets=((LIFT, "Y"),)),
+    PlannedReport("INDOPACOM-CDR", "31meu", 1, 2, 2, 1, US_RB, mets=((HADR, "Y"), (MED, "Q"))),
+    PlannedReport("INDOPACOM-CDR", "374aw", 1, 1, 2, 1, US_RB, mets=((LIFT, "Y"),)),
     PlannedReport(
-        "INDOPACOM-OPS",
+        "INDOPACOM-CDR",
         "1maw",
         2,
         2,
@@ -189,9 +189,9 @@ READINESS = (
         reason="MV-22 availability restored by the depot team this morning",
         mets=((LIFT, "Q"),),
     ),
-    PlannedReport("INDOPACOM-OPS", "3mlg", 1, 2, 1, 1, US_RB, mets=((HADR, "Y"),)),
-    PlannedReport("INDOPACOM-OPS", "18wg", 1, 1, 1, 2, US_RB, age=STALE),
-    PlannedReport("INDOPACOM-OPS", "jsotf_j", 2, 1, 1, 1, NOFORN.banner),
+    PlannedReport("INDOPACOM-CDR", "3mlg", 1, 2, 1, 1, US_RB, mets=((HADR, "Y"),)),
+    PlannedReport("INDOPACOM-CDR", "18wg", 1, 1, 1, 2, US_RB, age=STALE),
+    PlannedReport("INDOPACOM-CDR", "jsotf_j", 2, 1, 1, 1, NOFORN.banner),
     PlannedReport("JJOC-CDR", "jsdf_hadr", 1, 2, 1, 1, TRI, mets=((MED, "Y"), (HADR, "Q"))),
     PlannedReport("JJOC-CDR", "1tag", 1, 1, 2, 1, US_RB, mets=((LIFT, "Y"),)),
     PlannedReport("JJOC-CDR", "ardb", 2, 2, 2, 1, US_RB),

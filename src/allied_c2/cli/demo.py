@@ -1,0 +1,63 @@
+"""`allied-c2 demo`: the whole system on synthetic data, from a fresh data directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from allied_c2.cli.server import EndpointOpt, build_config
+
+DEFAULT_DATA_DIR = Path("var/demo")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+
+
+def demo(
+    data_dir: Annotated[
+        Path,
+        typer.Option(
+            "--data-dir",
+            help="Demo data directory; wiped on start if a previous demo made it",
+        ),
+    ] = DEFAULT_DATA_DIR,
+    cot_tcp: EndpointOpt = None,
+    cot_tls: EndpointOpt = None,
+    http: EndpointOpt = None,
+    speed: Annotated[
+        float, typer.Option("--speed", min=0.001, help="Simulated seconds per real second")
+    ] = 30.0,
+    seconds: Annotated[
+        float | None, typer.Option("--seconds", min=0.1, help="Stop by itself after N seconds")
+    ] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(help="Scenario YAML (default: the shipped trilateral-hadr)", exists=True),
+    ] = None,
+    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING")] = None,
+) -> None:
+    """Run a server with demo users, a scenario and simulated ships, aircraft and units.
+
+    Prints the web URL, each demo user's token and how to connect a TAK client.
+    Ctrl+C stops it.
+    """
+    from allied_c2.alliance.scenario import ScenarioError
+    from allied_c2.demo.datadir import DataDirError
+    from allied_c2.demo.principals import ProvisionError
+    from allied_c2.demo.runner import DemoOptions, default_scenario, run_demo
+
+    try:
+        chosen = scenario or default_scenario()
+    except FileNotFoundError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scenario") from exc
+    config = build_config(
+        data_dir, None, None, cot_tcp, cot_tls, None, http, None, chosen, log_level
+    )
+    try:
+        run_demo(DemoOptions(config=config, speed=speed, seconds=seconds))
+    except (DataDirError, ProvisionError, ScenarioError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
