@@ -33,9 +33,7 @@ async def test_a_late_decider_loses_the_request_to_its_superior(tmp_path: Path) 
         assert step["reason"] == "iiimef did not act within 24 duty hours"
         assert step["detail"]["from"] == "iiimef" and step["detail"]["to"] == "marforpac"
         # The bypassed commander can no longer decide: 403, it does not hold the request.
-        late = await server.post(
-            f"/api/v1/requests/{rid}/actions", "MEF-CG", {"action": "approve"}
-        )
+        late = await server.post(f"/api/v1/requests/{rid}/actions", "MEF-CG", {"action": "approve"})
         assert late.status_code == 403
         assert late.json()["detail"] == f"iiimef does not hold {rid} (held by marforpac)"
         audited = await server.audit_entries(
@@ -75,7 +73,8 @@ async def test_a_restart_reloads_requests_and_rearms_their_deadlines(tmp_path: P
         open_one = (await submit(first, REL_JPN))["id"]
         decided = (await submit(first, REL_JPN))["id"]
         await first.post(
-            f"/api/v1/requests/{decided}/actions", "MEF-CG",
+            f"/api/v1/requests/{decided}/actions",
+            "MEF-CG",
             {"action": "deny", "reason": "duplicate of " + open_one},
         )
         before = (await first.get(f"/api/v1/requests/{open_one}", "MEF-CG")).json()
@@ -91,11 +90,16 @@ async def test_a_restart_reloads_requests_and_rearms_their_deadlines(tmp_path: P
         assert after["history"][len(before["history"])]["at"] == before["deadline"]
         gone = (await second.get(f"/api/v1/requests/{decided}", "MEF-CG")).json()
         assert gone["state"] == "denied"
-        again = await second.post(f"/api/v1/requests/{decided}/actions", "MEF-CG",
-                                  {"action": "approve"})
+        again = await second.post(
+            f"/api/v1/requests/{decided}/actions", "MEF-CG", {"action": "approve"}
+        )
         assert again.status_code == 409
         assert (await second.get(f"/api/v1/requests/{open_one}", "JS-CMDR")).status_code == 200
-        third = (await second.post("/api/v1/requests", "MARINE-OPS", {**logistics(REL_JPN), "needed_by": None})).json()
+        third = (
+            await second.post(
+                "/api/v1/requests", "MARINE-OPS", {**logistics(REL_JPN), "needed_by": None}
+            )
+        ).json()
         assert third["id"] == "REQ-0003"
     finally:
         await close_server(second)

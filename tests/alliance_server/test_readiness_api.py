@@ -20,10 +20,25 @@ async def post(server: Server, who: str, body: dict[str, Any], status: int = 201
 
 
 async def seed(server: Server) -> None:
-    mets = [{"task": "Conduct airborne assault", "rating": "Y"},
-            {"task": "Conduct HADR", "rating": "Q"}]
-    await post(server, "GCC-OPS", report("1abn", 1, 2, 2, 1, marking=REL_JPN, mets=mets,
-                                         assessed="C-3", reason="jump aircraft grounded"))
+    mets = [
+        {"task": "Conduct airborne assault", "rating": "Y"},
+        {"task": "Conduct HADR", "rating": "Q"},
+    ]
+    await post(
+        server,
+        "GCC-OPS",
+        report(
+            "1abn",
+            1,
+            2,
+            2,
+            1,
+            marking=REL_JPN,
+            mets=mets,
+            assessed="C-3",
+            reason="jump aircraft grounded",
+        ),
+    )
     await post(server, "MARINE-OPS", report("3mardiv", 4, 2, 1, 2, marking=NOFORN))
     old = (START - timedelta(days=40)).isoformat()
     await post(server, "MEF-STAFF", report("12mlr", 2, 2, 2, 1, reported_at=old))
@@ -31,16 +46,32 @@ async def seed(server: Server) -> None:
 
 async def test_posting_rules(server: Server) -> None:
     cases = [
-        ("GCC-OPS", report("3mardiv", 1, 1, 1, 1), 403,
-         "GCC-OPS (gcc) is not 3mardiv or in its chain of command"),
-        ("GCC-OPS", report("sfg_j", 1, 1, 1, 1, marking="UNCLASSIFIED"), 422,
-         "a report on sfg_j must be marked at least SECRET//REL TO USA, JPN"),
+        (
+            "GCC-OPS",
+            report("3mardiv", 1, 1, 1, 1),
+            403,
+            "GCC-OPS (gcc) is not 3mardiv or in its chain of command",
+        ),
+        (
+            "GCC-OPS",
+            report("sfg_j", 1, 1, 1, 1, marking="UNCLASSIFIED"),
+            422,
+            "a report on sfg_j must be marked at least SECRET//REL TO USA, JPN",
+        ),
         ("GCC-OPS", report("1abn", 7, 1, 1, 1), 422, "P (personnel) must be 1-4, got 7"),
-        ("GCC-OPS", report("1abn", 1, 2, 2, 1, assessed="C-3"), 422,
-         "assessed C-3 differs from computed C-2: the commander must give a reason"),
+        (
+            "GCC-OPS",
+            report("1abn", 1, 2, 2, 1, assessed="C-3"),
+            422,
+            "assessed C-3 differs from computed C-2: the commander must give a reason",
+        ),
         ("GCC-OPS", report("usfj_j2", 1, 1, 1, 1), 422, "unknown unit 'usfj_j2'"),
-        (None, report("1abn", 1, 1, 1, 1), 403,
-         "reporting readiness needs the operator or commander role"),
+        (
+            None,
+            report("1abn", 1, 1, 1, 1),
+            403,
+            "reporting readiness needs the operator or commander role",
+        ),
     ]
     for who, body, status, detail in cases:
         response = await server.post("/api/v1/readiness", who, body)
@@ -66,14 +97,20 @@ async def test_each_caller_sees_the_latest_report_it_may_see(server: Server) -> 
     assert seen["JS-CMDR"][0] == REL_JPN and set(seen["JS-CMDR"][1]) == {"1abn", "12mlr"}
     assert seen[None][0] == "UNCLASSIFIED" and set(seen[None][1]) == {"12mlr"}
     abn = seen["JS-CMDR"][1]["1abn"]
-    assert (abn["level"], abn["computed"], abn["reason"]) == ("C-3", "C-2", "jump aircraft grounded")
+    assert (abn["level"], abn["computed"], abn["reason"]) == (
+        "C-3",
+        "C-2",
+        "jump aircraft grounded",
+    )
     assert abn["mets"][1] == {"task": "Conduct HADR", "rating": "Q"}
     assert seen[None][1]["12mlr"]["stale"] is True
 
     # A newer NOFORN report on 12mlr hides nothing from the US and changes nothing for JPN.
     await post(server, "MEF-CG", report("12mlr", 3, 3, 3, 3, marking=NOFORN))
     us = {r["unit"]: r for r in (await server.get("/api/v1/readiness", "MEF-CG")).json()["reports"]}
-    jp = {r["unit"]: r for r in (await server.get("/api/v1/readiness", "JS-CMDR")).json()["reports"]}
+    jp = {
+        r["unit"]: r for r in (await server.get("/api/v1/readiness", "JS-CMDR")).json()["reports"]
+    }
     assert us["12mlr"]["level"] == "C-3" and us["12mlr"]["stale"] is False
     assert jp["12mlr"]["level"] == "C-2" and jp["12mlr"]["stale"] is True
 

@@ -12,7 +12,9 @@ NOFORN = "SECRET//NOFORN"
 REL_JPN = "SECRET//REL TO USA, JPN"
 
 
-def logistics(marking: str, subject: str = "JP-8 resupply for 12th Marine Littoral Regiment") -> dict[str, Any]:
+def logistics(
+    marking: str, subject: str = "JP-8 resupply for 12th Marine Littoral Regiment"
+) -> dict[str, Any]:
     return {
         "kind": "logistics_support",
         "originator": "3mardiv",
@@ -53,7 +55,13 @@ async def test_noforn_request_is_invisible_to_jpn_and_approved_by_the_us_holder(
 
     us = (await server.get("/api/v1/requests", "MEF-CG")).json()
     assert us["banner"] == NOFORN and [r["id"] for r in us["requests"]] == [rid]
-    assert us["requests"][0]["allowed_actions"] == ["approve", "deny", "escalate", "return", "comment"]
+    assert us["requests"][0]["allowed_actions"] == [
+        "approve",
+        "deny",
+        "escalate",
+        "return",
+        "comment",
+    ]
 
     approved = await server.post(
         f"/api/v1/requests/{rid}/actions", "MEF-CG", {"action": "approve", "reason": "ACSA order"}
@@ -63,7 +71,10 @@ async def test_noforn_request_is_invisible_to_jpn_and_approved_by_the_us_holder(
     assert body["state"] == "approved" and body["holders"] == [] and body["allowed_actions"] == []
     last = body["history"][-1]
     assert (last["actor"], last["action"], last["from"], last["to"]) == (
-        "iiimef", "approve", "in_review", "approved",
+        "iiimef",
+        "approve",
+        "in_review",
+        "approved",
     )
 
 
@@ -114,33 +125,57 @@ async def test_every_transition_and_refusal_is_audited(server: Server) -> None:
         ("MEF-CG", "request.action_refused", 409),
     ]
     deny = entries[4].detail
-    assert deny["organisation"] == "iiimef" and deny["to"] == "denied" and deny["reason"] == "no stock"
+    assert (
+        deny["organisation"] == "iiimef" and deny["to"] == "denied" and deny["reason"] == "no stock"
+    )
     assert server.runtime.audit_log.verify().ok
 
 
 async def test_submission_rules(server: Server) -> None:
     cases = [
         # A JPN operator is not in 3rd Marine Division's chain of command.
-        ("GCC-OPS", logistics(REL_JPN), 403,
-         "GCC-OPS (gcc) is not 3mardiv or in its chain of command"),
+        (
+            "GCC-OPS",
+            logistics(REL_JPN),
+            403,
+            "GCC-OPS (gcc) is not 3mardiv or in its chain of command",
+        ),
         # A commander of a superior HQ may submit for it, but not above its clearance.
-        ("MEF-CG", logistics("TOP SECRET//NOFORN"), 403,
-         "marking TOP SECRET//NOFORN: cannot send TOP SECRET above clearance SECRET"),
-        ("MARINE-OPS", logistics("SECRET//REL TO JPN, PHL"), 403,
-         "marking SECRET//REL TO JPN, PHL: REL TO must include the sender's nation USA"),
+        (
+            "MEF-CG",
+            logistics("TOP SECRET//NOFORN"),
+            403,
+            "marking TOP SECRET//NOFORN: cannot send TOP SECRET above clearance SECRET",
+        ),
+        (
+            "MARINE-OPS",
+            logistics("SECRET//REL TO JPN, PHL"),
+            403,
+            "marking SECRET//REL TO JPN, PHL: REL TO must include the sender's nation USA",
+        ),
         ("MARINE-OPS", logistics("SECRET//BOGUS"), 422, None),
         ("MARINE-OPS", {**logistics(REL_JPN), "kind": "pizza_delivery"}, 422, None),
-        ("MARINE-OPS", {**logistics(REL_JPN), "originator": "usfj_j2_typo"}, 422,
-         "unknown originating organisation 'usfj_j2_typo'"),
-        (None, logistics("UNCLASSIFIED"), 403,
-         "submitting a request needs the operator or commander role"),
+        (
+            "MARINE-OPS",
+            {**logistics(REL_JPN), "originator": "usfj_j2_typo"},
+            422,
+            "unknown originating organisation 'usfj_j2_typo'",
+        ),
+        (
+            None,
+            logistics("UNCLASSIFIED"),
+            403,
+            "submitting a request needs the operator or commander role",
+        ),
     ]
     for who, body, status, detail in cases:
         response = await server.post("/api/v1/requests", who, body)
         assert response.status_code == status, (who, body, response.text)
         if detail is not None:
             assert response.json()["detail"] == detail
-    refusals = await server.audit_entries(lambda e: e.action == "request.submit_refused", len(cases))
+    refusals = await server.audit_entries(
+        lambda e: e.action == "request.submit_refused", len(cases)
+    )
     assert len(refusals) == len(cases)
     assert (await server.get("/api/v1/requests", "MEF-CG")).json()["requests"] == []
 
@@ -148,13 +183,14 @@ async def test_submission_rules(server: Server) -> None:
 async def test_a_request_is_marked_at_least_as_its_originator(server: Server) -> None:
     body = {**logistics("UNCLASSIFIED"), "originator": "usfj_j2", "kind": "logistics_support"}
     server.runtime.principals.update(
-        Principal("MEF-CG", "USA", "SECRET", roles=frozenset({"commander"}),
-                  organisation="usfj")
+        Principal("MEF-CG", "USA", "SECRET", roles=frozenset({"commander"}), organisation="usfj")
     )
     server.runtime.directory.refresh()
     response = await server.post("/api/v1/requests", "MEF-CG", body)
     assert response.status_code == 422
-    assert response.json()["detail"] == "a request from usfj_j2 must be marked at least SECRET//NOFORN"
+    assert (
+        response.json()["detail"] == "a request from usfj_j2 must be marked at least SECRET//NOFORN"
+    )
 
 
 async def test_live_views_get_only_the_requests_they_may_see(server: Server) -> None:

@@ -51,9 +51,14 @@ async def test_no_structure_loaded(tmp_path: Path) -> None:
         assert (await bare.get("/api/v1/structure", "MEF-CG")).status_code == 404
         assert (await bare.get("/api/v1/structure/c2sim", "MEF-CG")).status_code == 404
         refused = await bare.post(
-            "/api/v1/requests", "MEF-CG",
-            {"kind": "logistics_support", "originator": "iiimef", "subject": "x",
-             "marking": "UNCLASSIFIED"},
+            "/api/v1/requests",
+            "MEF-CG",
+            {
+                "kind": "logistics_support",
+                "originator": "iiimef",
+                "subject": "x",
+                "marking": "UNCLASSIFIED",
+            },
         )
         assert refused.status_code == 409 and "no command structure" in refused.json()["detail"]
         assert (await bare.get("/api/v1/requests", "MEF-CG")).json()["requests"] == []

@@ -26,8 +26,9 @@ from allied_c2.demo.motion import (
     Track,
     state_at,
 )
+from allied_c2.demo.places import CLARK, TUGUEGARAO_AIRPORT
 from allied_c2.demo.principals import FEEDS, STAFF, check_users
-from allied_c2.demo.routes import CLARK, TUGUEGARAO_AIRPORT, demo_tracks
+from allied_c2.demo.routes import demo_tracks
 from allied_c2.demo.runner import default_scenario
 from allied_c2.demo.sa import report_at
 from allied_c2.demo.staffwork import READINESS, REQUESTS, timeline

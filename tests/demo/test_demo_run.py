@@ -122,7 +122,8 @@ def _wait_for(predicate: Any, timeout: float, proc: subprocess.Popen[str], obs: 
 @pytest.fixture(scope="module")
 def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
     base = tmp_path_factory.mktemp("demo")
-    obs = Observed(data_dir=base / "data", stderr_path=base / "stderr.log")
+    stderr_path = base / "stderr.log"
+    obs = Observed(data_dir=base / "data", stderr_path=stderr_path)
     args = [
         *DEMO,
         "--data-dir",
@@ -139,7 +140,7 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
         "60",
     ]
     started = time.monotonic()
-    with obs.stderr_path.open("w") as stderr:
+    with stderr_path.open("w") as stderr:
         proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True)
         assert proc.stdout is not None
         stdout = proc.stdout

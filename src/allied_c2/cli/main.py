@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from allied_c2.cli import analyze, audit, ca, history, readiness, requests, scenario, server, users
+from allied_c2.cli import (
+    analyze,
+    audit,
+    ca,
+    demo,
+    history,
+    readiness,
+    requests,
+    scenario,
+    server,
+    users,
+)
 
 app = typer.Typer(
     name="allied-c2",
@@ -14,7 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-server.register(app)  # serve, demo, watch
+server.register(app)  # serve, watch
+demo.register(app)  # demo
 history.register(app)  # history
 app.add_typer(ca.app, name="ca")
 app.add_typer(users.user_app, name="user")

@@ -47,9 +47,7 @@ class DemoUser:
 
 
 STAFF = (
-    DemoUser(
-        "USFJ-CDR", "USA", "SECRET", ("commander",), "usfj", "Commander, USFJ joint force HQ"
-    ),
+    DemoUser("USFJ-CDR", "USA", "SECRET", ("commander",), "usfj", "Commander, USFJ joint force HQ"),
     DemoUser("USFJ-OPS", "USA", "SECRET", ("operator",), "usfj", "USFJ J3 operations officer"),
     DemoUser(
         "INDOPACOM-CDR",

@@ -70,7 +70,9 @@ def run_demo(options: DemoOptions) -> StaffResults | None:
     """Prepare a fresh data dir, issue identities, run until a signal or ``seconds``."""
     config = options.config
     setup_logging(config.log_level, config.log_json)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # the staff log their own steps
+    # The staff log their own steps; schema migrations of a fresh database are not news.
+    for noisy in ("httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if config.scenario is None:
         raise ValueError("the demo needs a scenario (Config.scenario)")
     prepare(config.data_dir)

@@ -16,7 +16,7 @@ from typing import Any
 
 from allied_c2.demo.geo import Point
 from allied_c2.demo.motion import NOFORN, REL_BILATERAL, REL_TRILATERAL, UNCLASSIFIED
-from allied_c2.demo.routes import APARRI, TUGUEGARAO
+from allied_c2.demo.places import APARRI, LAOAG, TUGUEGARAO
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +119,13 @@ REQUESTS = (
     PlannedRequest(
         7.0,
         "AFP-TF-OPS",
-        "logistics_support",
+        "airlift_disaster_relief",
         "afp_hadr_tf",
-        "Fuel for the forward rotary-wing point at Tuguegarao",
+        "Second lift: a field hospital module and medical supplies Villamor to Laoag",
         UNCLASSIFIED.banner,
-        timedelta(hours=24),
-        where=TUGUEGARAO,
+        timedelta(hours=18),
+        urgency="priority",
+        where=LAOAG,
     ),
     PlannedRequest(
         8.0,

@@ -23,8 +23,8 @@ from typing import Any
 
 from allied_c2.alliance.clock import Clock, UTCClock
 from allied_c2.alliance.lifecycle import SYSTEM, Accepted, Action, RequestMachine, Step
-from allied_c2.alliance.model import Location, Structure, Urgency
-from allied_c2.alliance.requests import DecisionRequest, RequestError, parse_instant
+from allied_c2.alliance.model import Structure
+from allied_c2.alliance.requests import RequestError
 from allied_c2.alliance.routing import RoutingError, route
 from allied_c2.security.decision import may_send
 from allied_c2.security.markings import (
@@ -32,11 +32,18 @@ from allied_c2.security.markings import (
     MarkingError,
     marking_to_cot,
     parse_banner,
-    rollup,
 )
 from allied_c2.security.policy import SecurityPolicy
 from allied_c2.security.principals import Principal
 from allied_c2.server.hub import Hub
+from allied_c2.server.request_rules import (
+    ACTION_ROLES,
+    SUBMIT_ROLES,
+    build_request,
+    not_entitled,
+    parties,
+    raises_release,
+)
 from allied_c2.server.request_views import marker_event, request_json
 from allied_c2.server.structure import StructureReleases
 from allied_c2.store.requests import RequestRecord, RequestStore, request_id
@@ -46,19 +53,6 @@ log = logging.getLogger("allied_c2.decisions")
 AuditSink = Callable[[str, str, str, dict[str, object]], None]
 # The loop timer never sleeps longer than this, so a wall clock that jumps is noticed.
 MAX_TIMER_SECONDS = 300.0
-SUBMIT_ROLES = ("operator", "commander")
-# Deciding needs a commander; moving a request along or commenting, a staff operator.
-ACTION_ROLES: dict[Action, tuple[str, ...]] = {
-    Action.APPROVE: ("commander",),
-    Action.DENY: ("commander",),
-    Action.CONCUR: ("commander",),
-    Action.NONCONCUR: ("commander",),
-    Action.ESCALATE: ("commander",),
-    Action.FORWARD: ("operator", "commander"),
-    Action.RETURN: ("operator", "commander"),
-    Action.COMMENT: ("operator", "commander"),
-    Action.WITHDRAW: ("operator", "commander"),
-}
 
 
 class DecisionError(Exception):
@@ -183,7 +177,7 @@ class DecisionService:
         org = principal.organisation
         if org is None or machine.state.terminal or not self.may_see(tracked, principal):
             return []
-        if org not in _parties(machine):
+        if org not in parties(machine):
             return []
         out: list[str] = []
         for action, roles in ACTION_ROLES.items():
@@ -241,7 +235,7 @@ class DecisionService:
         now = self.clock.now()
         seq = self.store.next_seq()
         try:
-            request = _request(request_id(seq), body, originator, marking.banner(), now)
+            request = build_request(request_id(seq), body, originator, marking.banner(), now)
             machine = RequestMachine.submit(request, route(structure, request), self.clock)
         except (RequestError, RoutingError) as exc:
             raise DecisionError(422, str(exc)) from None
@@ -285,7 +279,7 @@ class DecisionService:
             raise DecisionError(403, f"marking {marking.banner()}: {decision.reason}")
         assert self.releases is not None
         record = self.releases.markings.get(originator)
-        if record is not None and _raises(marking, record, self.policy):
+        if record is not None and raises_release(marking, record, self.policy):
             # The marker sits at the originator's location and names it: the request
             # must be marked at least as its originator's record is.
             raise DecisionError(
@@ -326,7 +320,7 @@ class DecisionService:
         self.tick()  # a holder whose deadline passed has lost the request already
         machine = tracked.machine
         if not machine.state.terminal:
-            refusal = _not_entitled(machine, chosen, org)
+            refusal = not_entitled(machine, chosen, org)
             if refusal is not None:
                 raise DecisionError(403, refusal)
         before = len(machine.trail)
@@ -436,54 +430,3 @@ class DecisionService:
             )
             return None
         return parsed.with_originator(record.originator_nation)
-
-
-def _request(
-    rid: str, body: Mapping[str, Any], originator: str, banner: str, now: datetime
-) -> DecisionRequest:
-    lat, lon = body.get("lat"), body.get("lon")
-    if (lat is None) != (lon is None):
-        raise RequestError("give both lat and lon, or neither")
-    needed = body.get("needed_by")
-    try:
-        urgency = Urgency(str(body.get("urgency") or Urgency.ROUTINE.value))
-        location = Location(float(lat), float(lon)) if lat is not None and lon is not None else None
-    except (TypeError, ValueError) as exc:
-        raise RequestError(f"urgency or location: {exc}") from None
-    return DecisionRequest(
-        id=rid,
-        kind=str(body.get("kind") or ""),
-        originator=originator,
-        subject=str(body.get("subject") or "").strip(),
-        marking=banner,
-        submitted_at=now,
-        needed_by=parse_instant(needed, "needed_by") if needed else None,
-        urgency=urgency,
-        location=location,
-    )
-
-
-def _raises(marking: Marking, floor: Marking, policy: SecurityPolicy) -> bool:
-    """Whether marking a request ``marking`` would release it more widely than ``floor``."""
-    return rollup([marking, floor], policy).banner() != marking.banner()
-
-
-def _parties(machine: RequestMachine) -> set[str]:
-    parties = {machine.request.originator, *machine.route.path, *machine.route.offices}
-    parties.update(machine.review.path)
-    parties.update(o for leg in machine.legs for o in leg.path)
-    return parties
-
-
-def _not_entitled(machine: RequestMachine, action: Action, org: str) -> str | None:
-    """Why ``org`` may not take ``action`` on an open request (403), or None."""
-    rid = machine.id
-    if action is Action.WITHDRAW:
-        if org != machine.request.originator:
-            return f"only the originator {machine.request.originator} may withdraw {rid}"
-        return None
-    if action is Action.COMMENT:
-        return None if org in _parties(machine) else f"{org} is not on the route of {rid}"
-    if org not in machine.holders:
-        return f"{org} does not hold {rid} (held by {', '.join(machine.holders)})"
-    return None
