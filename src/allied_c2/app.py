@@ -232,7 +232,7 @@ def _build_alliance(runtime: Runtime, engine: Any, clock: Clock | None) -> None:
         "releases": runtime.structure_releases,
     }
     runtime.decisions = DecisionService(
-        store=RequestStore(engine), flush=runtime.service.schedule_flush, **common
+        store=RequestStore(engine), **common
     )
     runtime.readiness = ReadinessService(store=ReadinessStore(engine), **common)
 

@@ -181,7 +181,8 @@ def test_catch_up_lists_the_picture_and_items_are_checked_when_due(hub: Hub) -> 
     assert hub.catch_up_item("noforn", JPN, NOW) is None
     assert hub.catch_up_item("noforn", US, NOW) is not None
     assert hub.catch_up_item("a-uid", JPN, NOW) is not None
-    assert hub.catch_up_item("a-uid", JPN, NOW + timedelta(hours=1)) is None  # stale by then
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert hub.catch_up_item("a-uid", JPN, later) is None  # stale by then
 
 
 def test_an_older_report_arriving_late_does_not_move_the_item_back(hub: Hub) -> None:
@@ -198,5 +199,5 @@ def test_stale_items_leave_the_picture(hub: Hub) -> None:
     a = join(hub, US, "A")
     hub.ingest(a, US, parse_xml(marker("short", 1, 1, stale_s=1)), NOW)
     assert "short" in hub.picture
-    assert hub.sweep(NOW + timedelta(seconds=5)) == 1
+    assert hub.sweep(datetime.now(UTC) + timedelta(seconds=5)) == 1
     assert "short" not in hub.picture

@@ -13,7 +13,16 @@ from allied_c2.store.db import create_engine_for, migrate, normalise_url, open_d
 from allied_c2.store.models import Base
 from allied_c2.store.types import UtcDateTime
 
-TABLES = {"events", "principals", "certificates", "tokens", "audit_log", "counters"}
+TABLES = {
+    "events",
+    "principals",
+    "certificates",
+    "tokens",
+    "audit_log",
+    "counters",
+    "decision_requests",
+    "readiness_reports",
+}
 
 
 def test_migrations_from_empty_match_the_models(database_url: str) -> None:
@@ -25,7 +34,7 @@ def test_migrations_from_empty_match_the_models(database_url: str) -> None:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
-            assert context.get_current_revision() == "0001_initial"
+            assert context.get_current_revision() == "0002_requests_readiness"
             counters = {n: v for n, v in conn.execute(text("SELECT name, value FROM counters"))}
         assert counters == {"principals.revision": 0, "audit.seq": 0}
         migrate(engine)  # already at head: a no-op, not an error

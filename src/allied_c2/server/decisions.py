@@ -102,12 +102,8 @@ class DecisionService:
         audit: AuditSink,
         clock: Clock | None = None,
         releases: StructureReleases | None = None,
-        flush: Callable[[], None] | None = None,
     ) -> None:
         self.structure = structure
-        # Hub.publish queues to the stream clients; their flush is scheduled by the
-        # CoT service on ingest only, so a server-made event must ask for it.
-        self.flush = flush
         self.store = store
         self.hub = hub
         self.policy = policy
@@ -391,8 +387,6 @@ class DecisionService:
         event = marker_event(tracked.machine, tracked.marking, self.structure, datetime.now(UTC))
         if event is not None:
             self.hub.publish(event, tracked.marking, datetime.now(UTC))
-            if self.flush is not None and self._loop is not None:
-                self.flush()
 
     def _reschedule(self) -> None:
         if self._loop is None or self._loop.is_closed():

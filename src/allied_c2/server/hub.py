@@ -66,6 +66,10 @@ class PictureListener(Protocol):
     def message(self, message: dict[str, object]) -> None: ...
 
 
+def _nothing() -> None:
+    pass
+
+
 _SERVER = Principal(callsign="allied-c2", nation=None, clearance="UNCLASSIFIED")
 
 
@@ -100,6 +104,9 @@ class Hub:
         self._listeners: set[PictureListener] = set()
         self._markings: dict[tuple[str | None, str | None, str | None, str | None], Marking] = {}
         self._send_checks: dict[tuple[Marking, Principal], Decision] = {}
+        # Called after a server-made event was queued, so the I/O side writes it
+        # out even when no client input is being handled (set by the CoT service).
+        self.wake: Callable[[], None] = _nothing
 
     # -- membership -------------------------------------------------------------
 
@@ -225,6 +232,7 @@ class Hub:
         if keeps_in_picture(event) and self.picture.update(event, marking, sender.callsign):
             self._notify_listeners(event, marking, sender)
         self._broadcast(event, marking, exclude=None)
+        self.wake()
 
     def notify_views(self, message: dict[str, object], marking: Marking) -> None:
         """Send a JSON message (request or readiness news) to the live views allowed to see it."""

@@ -51,6 +51,11 @@ class CotService:
         self._tasks: list[asyncio.Task[None]] = []
         self.ingest_paused = False
         self.bound: dict[str, str] = {}
+        hub.wake = self._wake
+
+    def _wake(self) -> None:
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing to write to
+            self.schedule_flush()
 
     # -- lifecycle -----------------------------------------------------------------------
 
