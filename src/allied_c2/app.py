@@ -231,9 +231,7 @@ def _build_alliance(runtime: Runtime, engine: Any, clock: Clock | None) -> None:
         "clock": clock,
         "releases": runtime.structure_releases,
     }
-    runtime.decisions = DecisionService(
-        store=RequestStore(engine), **common
-    )
+    runtime.decisions = DecisionService(store=RequestStore(engine), **common)
     runtime.readiness = ReadinessService(store=ReadinessStore(engine), **common)
 
 

@@ -63,7 +63,7 @@ def _check_roles(roles: list[str] | None) -> frozenset[str]:
     return chosen
 
 
-def _issue(
+def issue_bundle(
     config: Config, engine: Engine, callsign: str, out: Path | None, password: str
 ) -> ClientBundle:
     """Issue a client certificate, bind it to the principal, write the client's files."""
@@ -99,7 +99,7 @@ def _report_bundle(bundle: ClientBundle, password: str) -> None:
     typer.echo(f"CA:          {bundle.ca} (trust store: {bundle.truststore})")
 
 
-def _attributes(principal: Principal) -> dict[str, object]:
+def principal_attributes(principal: Principal) -> dict[str, object]:
     return {
         "nation": principal.nation,
         "clearance": principal.clearance,
@@ -153,8 +153,10 @@ def add(
             PrincipalStore(engine).add(principal)
         except PrincipalError as exc:
             _fail(f"{exc} (change it with `allied-c2 user update`)")
-        audit_log(config, engine).append(cli_actor(), "user.add", callsign, _attributes(principal))
-        bundle = _issue(config, engine, callsign, out, p12_password)
+        audit_log(config, engine).append(
+            cli_actor(), "user.add", callsign, principal_attributes(principal)
+        )
+        bundle = issue_bundle(config, engine, callsign, out, p12_password)
     except PkiError as exc:
         _fail(str(exc))
     finally:
@@ -200,11 +202,11 @@ def update(
             cli_actor(),
             "user.update",
             callsign,
-            {"before": _attributes(current), "after": _attributes(changed)},
+            {"before": principal_attributes(current), "after": principal_attributes(changed)},
         )
     finally:
         engine.dispose()
-    typer.echo(f"updated {callsign}: {json.dumps(_attributes(changed))}")
+    typer.echo(f"updated {callsign}: {json.dumps(principal_attributes(changed))}")
 
 
 @user_app.command("cert")
@@ -222,7 +224,7 @@ def cert(
     try:
         if PrincipalStore(engine).get(callsign) is None:
             _fail(f"no active principal {callsign!r}")
-        bundle = _issue(config, engine, callsign, out, p12_password)
+        bundle = issue_bundle(config, engine, callsign, out, p12_password)
     except PkiError as exc:
         _fail(str(exc))
     finally:

@@ -16,7 +16,7 @@ from pathlib import Path
 from allied_c2.alliance.model import Structure
 from allied_c2.cli.audit import audit_log, cli_actor
 from allied_c2.cli.ca import create_ca
-from allied_c2.cli.users import _attributes, _issue
+from allied_c2.cli.users import issue_bundle, principal_attributes
 from allied_c2.config import Config
 from allied_c2.pki.authority import PkiPaths
 from allied_c2.pki.bundle import DEFAULT_P12_PASSWORD, ClientBundle
@@ -126,12 +126,12 @@ def provision(
         for user in users:
             principal = user.principal()
             store.add(principal)
-            audit.append(actor, "user.add", user.callsign, _attributes(principal))
+            audit.append(actor, "user.add", user.callsign, principal_attributes(principal))
             token = store.issue_token(user.callsign)
             audit.append(
                 actor, "token.create", user.callsign, {"token_id": token.id, "expires": None}
             )
-            bundle = _issue(config, engine, user.callsign, None, DEFAULT_P12_PASSWORD)
+            bundle = issue_bundle(config, engine, user.callsign, None, DEFAULT_P12_PASSWORD)
             issued.append(Issued(user, token.token, bundle))
     finally:
         engine.dispose()
