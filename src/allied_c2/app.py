@@ -38,7 +38,7 @@ from allied_c2.server.readiness import ReadinessService
 from allied_c2.server.service import CotService
 from allied_c2.server.structure import StructureReleases
 from allied_c2.store.audit import AuditLog
-from allied_c2.store.db import create_engine_for, migrate
+from allied_c2.store.db import create_engine_for, migrate_out_of_process, schema_is_current
 from allied_c2.store.events import EventReader, EventRecord, EventWriter
 from allied_c2.store.principals import PrincipalStore
 from allied_c2.store.readiness import ReadinessStore
@@ -153,7 +153,8 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     """``clock`` drives request deadlines and readiness staleness (default: wall clock)."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine_for(config.effective_database_url)
-    migrate(engine)
+    if not schema_is_current(engine):
+        migrate_out_of_process(config.effective_database_url)
     policy = load_policy(config.security_policy)
     default_marking = (
         parse_banner(config.default_marking, policy)

@@ -84,3 +84,26 @@ def test_utc_datetime_round_trips_aware(engine: Engine) -> None:
     assert read == datetime(2026, 3, 1, 0, 30, 15, 123456, tzinfo=UTC)
     with pytest.raises(Exception, match="naive datetime"), engine.begin() as conn:
         conn.execute(table.insert().values(at=datetime(2026, 3, 1)))
+
+
+def test_the_schema_head_constant_is_alembics_head() -> None:
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from allied_c2.store.db import SCHEMA_HEAD, _script_location
+
+    with _script_location() as location:
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(location))
+        assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
+
+
+def test_a_server_can_migrate_in_a_child_process(tmp_path: Path) -> None:
+    from allied_c2.store.db import create_engine_for, migrate_out_of_process, schema_is_current
+
+    url = f"sqlite:///{tmp_path / 'child.db'}"
+    engine = create_engine_for(url)
+    assert not schema_is_current(engine)
+    migrate_out_of_process(url)
+    assert schema_is_current(engine)
+    engine.dispose()

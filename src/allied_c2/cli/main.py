@@ -2,41 +2,68 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-from allied_c2.cli import (
-    analyze,
-    audit,
-    ca,
-    demo,
-    history,
-    readiness,
-    requests,
-    scenario,
-    server,
-    users,
-)
+HELP = "Allied command and control over Cursor-on-Target."
 
-app = typer.Typer(
-    name="allied-c2",
-    help="Allied command and control over Cursor-on-Target.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
 
-server.register(app)  # serve, watch
-demo.register(app)  # demo
-history.register(app)  # history
-app.add_typer(ca.app, name="ca")
-app.add_typer(users.user_app, name="user")
-app.add_typer(users.token_app, name="token")
-app.add_typer(audit.app, name="audit")
-app.add_typer(scenario.app, name="scenario")
-app.add_typer(requests.app, name="request")
-app.add_typer(readiness.app, name="readiness")
-app.add_typer(analyze.app, name="analyze")
+def _root() -> typer.Typer:
+    return typer.Typer(
+        name="allied-c2",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+
+def build_app() -> typer.Typer:
+    """Every command group; the one place where the command line is composed."""
+    from allied_c2.cli import (
+        analyze,
+        audit,
+        ca,
+        demo,
+        history,
+        readiness,
+        requests,
+        scenario,
+        server,
+        users,
+    )
+
+    app = _root()
+    server.register(app)  # serve, watch
+    demo.register(app)  # demo
+    history.register(app)  # history
+    app.add_typer(ca.app, name="ca")
+    app.add_typer(users.user_app, name="user")
+    app.add_typer(users.token_app, name="token")
+    app.add_typer(audit.app, name="audit")
+    app.add_typer(scenario.app, name="scenario")
+    app.add_typer(requests.app, name="request")
+    app.add_typer(readiness.app, name="readiness")
+    app.add_typer(analyze.app, name="analyze")
+    return app
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":  # `from allied_c2.cli.main import app` (tests, typer tooling)
+        return build_app()
+    raise AttributeError(name)
 
 
 def main() -> None:
-    app()
+    if sys.argv[1:2] == ["serve"]:
+        # The long-running server loads only what serving needs: the other
+        # commands' libraries (PKI, JSON Schema, HTTP client…) would otherwise
+        # stay resident for the life of the process.
+        from allied_c2.cli import server
+
+        app = _root()
+        server.register(app)
+        app()
+        return
+    build_app()()

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from allied_c2.config import Config
 
@@ -65,11 +64,46 @@ def _script_location() -> Iterator[Path]:
         yield Path(path)
 
 
+# The newest migration; a test checks it against Alembic's own head. Knowing it
+# lets a server see that its schema is current without importing Alembic.
+SCHEMA_HEAD = "0002_requests_readiness"
+
+
+def schema_is_current(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError:
+        return False  # no alembic_version table yet: an empty database
+    return found == SCHEMA_HEAD
+
+
+def migrate_out_of_process(url: str) -> None:
+    """Migrate in a short-lived child process.
+
+    Alembic and its templates cost a long-running server about 10 MB that it
+    would never give back; a child that exits takes them with it.
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", "allied_c2.store.migrate", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"database migration failed:\n{result.stderr.strip()}")
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (``alembic upgrade head``).
 
     Cheap when already current, so every process may call it at start.
     """
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     with _script_location() as location:
         alembic_config = AlembicConfig()
         alembic_config.set_main_option("script_location", str(location))
