@@ -145,7 +145,7 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        if value >= 1000:
+        if value >= 100:
             return f"{value:,.0f}"
         return f"{value:.3g}" if value < 10 else f"{value:.1f}"
     if isinstance(value, int):

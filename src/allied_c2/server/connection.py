@@ -42,6 +42,7 @@ log = logging.getLogger("allied_c2.connection")
 # Catch-up items queued per event-loop turn: large enough to be quick, small
 # enough that live traffic is never held behind a big picture.
 CATCH_UP_SLICE = 256
+WRITE_BUFFER_HIGH = 256 * 1024
 
 
 def utcnow() -> datetime:
@@ -85,6 +86,9 @@ class StreamConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
+        # Let the transport absorb a burst before it asks us to hold writes;
+        # from then on our queue coalesces (see outqueue.py).
+        self.transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH)
         peer = transport.get_extra_info("peername")
         self.peer_name = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         sock = transport.get_extra_info("socket")
@@ -156,6 +160,7 @@ class StreamConnection(asyncio.Protocol):
         # The client is not reading: our queue takes over, coalescing positions.
         self.paused_since = time.monotonic()
         self.service.paused.add(self)
+        self.queue.pressure()
 
     def resume_writing(self) -> None:
         self.paused_since = None

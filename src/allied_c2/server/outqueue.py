@@ -2,16 +2,18 @@
 
 Normally a client's bytes are written out once per event-loop turn, so the
 queue is short-lived. When the client stops reading (its transport asks us to
-pause writing) the queue grows; past its bounds it *coalesces*: position
-updates for the same uid replace each other, because only the newest position
-matters to a receiver that is behind. Items that carry meaning on their own
-(chat, disconnect notices, drawings) are never coalesced; if those alone
-exceed the bound the client is too far behind and must be disconnected.
+pause writing) or the queue passes its bounds, the queue comes *under
+pressure*: from then on a position update replaces the pending update for the
+same uid in place, because only the newest position matters to a receiver that
+is behind. Each replacement costs one dictionary lookup, so a client that is
+far behind costs the relay no more than one that keeps up. Items that carry
+meaning on their own (chat, disconnect notices, drawings) are never coalesced;
+if those alone exceed the bound the client is too far behind and must be
+disconnected.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 
@@ -24,65 +26,102 @@ class Overflow(Exception):
     """The client is too far behind: even after coalescing the queue is over its bound."""
 
 
+class _Pending:
+    """One queued item; mutable so a newer update can replace it where it stands."""
+
+    __slots__ = ("data", "key")
+
+    def __init__(self, key: str | None, data: bytes) -> None:
+        self.key = key
+        self.data = data
+
+
 class OutQueue:
     """Pending wire bytes for one client, in order.
 
     ``key`` is the uid for coalescable items (positions), ``None`` otherwise.
     """
 
-    __slots__ = ("_bytes", "_items", "max_bytes", "max_items", "stats")
+    __slots__ = ("_bytes", "_latest", "_pressure", "_slots", "max_bytes", "max_items", "stats")
 
     def __init__(self, max_items: int, max_bytes: int) -> None:
-        self._items: deque[tuple[str | None, bytes]] = deque()
+        self._slots: list[_Pending] = []
+        self._latest: dict[str, _Pending] = {}  # uid -> its pending item, under pressure
         self._bytes = 0
+        self._pressure = False
         self.max_items = max_items
         self.max_bytes = max_bytes
         self.stats = QueueStats()
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._slots)
 
     @property
     def nbytes(self) -> int:
         return self._bytes
 
-    def push(self, key: str | None, data: bytes) -> None:
-        """Append; coalesce when over a bound; raise :class:`Overflow` if that is not enough."""
-        self._items.append((key, data))
-        self._bytes += len(data)
-        if len(self._items) > self.max_items or self._bytes > self.max_bytes:
+    @property
+    def under_pressure(self) -> bool:
+        return self._pressure
+
+    def pressure(self) -> None:
+        """The client stopped taking writes: coalesce from now until the queue drains."""
+        if not self._pressure:
+            self._pressure = True
             self._coalesce()
-            if len(self._items) > self.max_items or self._bytes > self.max_bytes:
+
+    def push(self, key: str | None, data: bytes) -> None:
+        """Append (or, under pressure, replace the same uid's pending update).
+
+        Raises :class:`Overflow` when the queue is over a bound even after coalescing.
+        """
+        if self._pressure and key is not None:
+            slot = self._latest.get(key)
+            if slot is not None:
+                self._bytes += len(data) - len(slot.data)
+                slot.data = data
+                self.stats.coalesced += 1
+                return
+        slot = _Pending(key, data)
+        self._slots.append(slot)
+        self._bytes += len(data)
+        if self._pressure and key is not None:
+            self._latest[key] = slot
+        if len(self._slots) > self.max_items or self._bytes > self.max_bytes:
+            self.pressure()
+            if len(self._slots) > self.max_items or self._bytes > self.max_bytes:
                 raise Overflow(
-                    f"{len(self._items)} items / {self._bytes} bytes pending after coalescing"
+                    f"{len(self._slots)} items / {self._bytes} bytes pending after coalescing"
                 )
 
     def drain(self) -> bytes:
-        """Everything pending as one buffer (one write, one syscall), and empty the queue."""
-        if not self._items:
+        """Everything pending as one buffer (one write, one syscall); the queue empties."""
+        slots = self._slots
+        if not slots:
             return b""
-        if len(self._items) == 1:
-            data = self._items[0][1]
-        else:
-            data = b"".join([item[1] for item in self._items])
-        self._items.clear()
+        data = slots[0].data if len(slots) == 1 else b"".join([slot.data for slot in slots])
+        self._slots = []
+        self._latest.clear()
         self._bytes = 0
+        self._pressure = False
         return data
 
     def _coalesce(self) -> None:
-        # Keep the newest item of each uid, at the position of that newest item,
-        # so the relative order of what survives is unchanged.
+        """Keep the newest pending update of each uid, where the newest one stood."""
         newest: dict[str, int] = {}
-        for index, (key, _) in enumerate(self._items):
-            if key is not None:
-                newest[key] = index
-        kept: deque[tuple[str | None, bytes]] = deque()
+        for index, slot in enumerate(self._slots):
+            if slot.key is not None:
+                newest[slot.key] = index
+        kept: list[_Pending] = []
+        self._latest.clear()
         size = 0
-        for index, item in enumerate(self._items):
-            key = item[0]
+        for index, slot in enumerate(self._slots):
+            key = slot.key
             if key is None or newest[key] == index:
-                kept.append(item)
-                size += len(item[1])
-        self.stats.coalesced += len(self._items) - len(kept)
-        self._items = kept
+                kept.append(slot)
+                size += len(slot.data)
+                if key is not None:
+                    self._latest[key] = slot
+        self.stats.coalesced += len(self._slots) - len(kept)
+        self._slots = kept
         self._bytes = size
