@@ -210,7 +210,20 @@ class CotEvent:
         )
         if (access, caveat, releasable_to) == (self.access, self.caveat, self.releasable_to):
             return self
-        return dataclasses.replace(self, access=access, caveat=caveat, releasable_to=releasable_to)
+        marked = dataclasses.replace(
+            self, access=access, caveat=caveat, releasable_to=releasable_to
+        )
+        source = self._source_xml
+        if source is not None and self.access is self.caveat is self.releasable_to is None:
+            # The common case (ATAK sends no marking): write the attributes into
+            # the bytes as received instead of re-rendering the whole tree.
+            from allied_c2.cot.xmlcodec import with_root_attributes
+
+            marked._source_xml = with_root_attributes(
+                source,
+                {"access": access, "caveat": caveat, "releasableTo": releasable_to},
+            )
+        return marked
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view for the web API."""

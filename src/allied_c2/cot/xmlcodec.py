@@ -112,6 +112,18 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> CotEvent:
     return event
 
 
+def with_root_attributes(source: bytes, attributes: dict[str, str | None]) -> bytes:
+    """``source`` (starting ``<event``) with attributes it does not have added to the root.
+
+    The caller guarantees the attributes are absent, so no duplicate can arise.
+    """
+    added = "".join(
+        f' {name}="{_attr(value)}"' for name, value in attributes.items() if value is not None
+    )
+    head = len(b"<event")
+    return source[:head] + added.encode("utf-8") + source[head:]
+
+
 def _attr(value: str) -> str:
     if any(c in value for c in '&<>"\n\r\t'):
         value = (

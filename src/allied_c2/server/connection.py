@@ -43,6 +43,7 @@ log = logging.getLogger("allied_c2.connection")
 # enough that live traffic is never held behind a big picture.
 CATCH_UP_SLICE = 256
 WRITE_BUFFER_HIGH = 256 * 1024
+YIELD_AFTER_BYTES = 32 * 1024
 
 
 def utcnow() -> datetime:
@@ -86,8 +87,7 @@ class StreamConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
-        # Let the transport absorb a burst before it asks us to hold writes;
-        # from then on our queue coalesces (see outqueue.py).
+        # Let the transport absorb a burst before it asks us to hold writes.
         self.transport.set_write_buffer_limits(high=WRITE_BUFFER_HIGH)
         peer = transport.get_extra_info("peername")
         self.peer_name = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
@@ -147,6 +147,8 @@ class StreamConnection(asyncio.Protocol):
                 break
         if received:
             self._throttle(received)
+        if len(data) >= YIELD_AFTER_BYTES and not self.closing:
+            self._yield_reading()
         service.schedule_flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -158,9 +160,11 @@ class StreamConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         # The client is not reading: our queue takes over, coalescing positions.
+        # A burst bigger than the transport's buffer pauses us too, so a pause
+        # alone is not "behind": the queue holds the bytes, and coalesces only
+        # once it passes its bounds (or the client stays paused too long).
         self.paused_since = time.monotonic()
         self.service.paused.add(self)
-        self.queue.pressure()
 
     def resume_writing(self) -> None:
         self.paused_since = None
@@ -259,6 +263,24 @@ class StreamConnection(asyncio.Protocol):
             self.transport.pause_reading()
             delay = max(0.0, 1.0 - (now - self._window_start))
             asyncio.get_running_loop().call_later(delay, self._resume_reading)
+
+    def _yield_reading(self) -> None:
+        """Let the loop go round before reading this client again.
+
+        The event loop reads a socket repeatedly while data keeps coming (libuv up
+        to 32 times per turn), so one flat-out sender could fill a whole turn and
+        hold every delivery back. One large read per turn keeps senders fair and
+        lets the write batch go out between reads.
+        """
+        assert self.transport is not None
+        self.transport.pause_reading()
+        asyncio.get_running_loop().call_soon(self._resume_after_yield)
+
+    def _resume_after_yield(self) -> None:
+        if self.closing or self.transport is None:
+            return
+        if not self._reading_paused and not self.service.ingest_paused:
+            self.transport.resume_reading()
 
     def _resume_reading(self) -> None:
         self._reading_paused = False

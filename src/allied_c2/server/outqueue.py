@@ -1,10 +1,10 @@
 """A client's outgoing queue: bounded, coalescing, never blocking the relay.
 
 Normally a client's bytes are written out once per event-loop turn, so the
-queue is short-lived. When the client stops reading (its transport asks us to
-pause writing) or the queue passes its bounds, the queue comes *under
-pressure*: from then on a position update replaces the pending update for the
-same uid in place, because only the newest position matters to a receiver that
+queue is short-lived. While the transport asks us to pause writing, bytes wait
+here. When the queue passes its bounds, the client is behind and the queue
+comes *under pressure*: from then on a position update replaces the pending
+update for the same uid in place, because only the newest position matters to a receiver that
 is behind. Each replacement costs one dictionary lookup, so a client that is
 far behind costs the relay no more than one that keeps up. Items that carry
 meaning on their own (chat, disconnect notices, drawings) are never coalesced;
@@ -65,7 +65,7 @@ class OutQueue:
         return self._pressure
 
     def pressure(self) -> None:
-        """The client stopped taking writes: coalesce from now until the queue drains."""
+        """The client is behind: coalesce from now until the queue drains."""
         if not self._pressure:
             self._pressure = True
             self._coalesce()
