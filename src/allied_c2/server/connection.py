@@ -44,6 +44,7 @@ log = logging.getLogger("allied_c2.connection")
 CATCH_UP_SLICE = 256
 WRITE_BUFFER_HIGH = 256 * 1024
 YIELD_AFTER_BYTES = 32 * 1024
+MAX_FRAMES_PER_TURN = 64
 
 
 def utcnow() -> datetime:
@@ -78,6 +79,7 @@ class StreamConnection(asyncio.Protocol):
         self._window_start = 0.0
         self._window_events = 0
         self._reading_paused = False
+        self._yielding = False
 
     @property
     def output_format(self) -> WireFormat:
@@ -108,12 +110,16 @@ class StreamConnection(asyncio.Protocol):
         self.attached = True
 
     def data_received(self, data: bytes) -> None:
+        self._process(data)
+
+    def _process(self, data: bytes) -> None:
         if self.closing:
             return
         service = self.service
         now = utcnow()
         service.note_ingest_start()
-        items = self.session.receive_data(data, now)
+        session = self.session
+        items = session.receive_data(data, now, MAX_FRAMES_PER_TURN)
         hub = service.hub
         hub.stats.bytes_in += len(data)
         received = 0
@@ -147,8 +153,8 @@ class StreamConnection(asyncio.Protocol):
                 break
         if received:
             self._throttle(received)
-        if len(data) >= YIELD_AFTER_BYTES and not self.closing:
-            self._yield_reading()
+        if not self.closing and (session.more_ready or len(data) >= YIELD_AFTER_BYTES):
+            self._yield_reading(more=session.more_ready)
         service.schedule_flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -264,21 +270,29 @@ class StreamConnection(asyncio.Protocol):
             delay = max(0.0, 1.0 - (now - self._window_start))
             asyncio.get_running_loop().call_later(delay, self._resume_reading)
 
-    def _yield_reading(self) -> None:
-        """Let the loop go round before reading this client again.
+    def _yield_reading(self, more: bool) -> None:
+        """Let the loop go round before taking more from this client.
 
         The event loop reads a socket repeatedly while data keeps coming (libuv up
-        to 32 times per turn), so one flat-out sender could fill a whole turn and
-        hold every delivery back. One large read per turn keeps senders fair and
-        lets the write batch go out between reads.
+        to 32 times per turn), and one read can hold hundreds of events; one
+        flat-out sender could fill whole turns and hold every delivery back. So a
+        client gets at most MAX_FRAMES_PER_TURN events and one large read per
+        turn; the rest waits in its session until the next turn.
         """
         assert self.transport is not None
-        self.transport.pause_reading()
-        asyncio.get_running_loop().call_soon(self._resume_after_yield)
+        if not self._yielding:
+            self._yielding = True
+            self.transport.pause_reading()
+            asyncio.get_running_loop().call_soon(self._after_yield, more)
 
-    def _resume_after_yield(self) -> None:
+    def _after_yield(self, more: bool) -> None:
+        self._yielding = False
         if self.closing or self.transport is None:
             return
+        if more:
+            self._process(b"")
+            if self._yielding:
+                return  # still more: it comes back next turn
         if not self._reading_paused and not self.service.ingest_paused:
             self.transport.resume_reading()
 

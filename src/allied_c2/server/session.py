@@ -77,6 +77,7 @@ class ClientSession:
         "_started",
         "_unusable_run",
         "max_event_bytes",
+        "more_ready",
         "output_format",
     )
 
@@ -96,6 +97,7 @@ class ClientSession:
         self._started = False
         self._closed = False
         self.output_format = WireFormat.XML
+        self.more_ready = False  # frames left unread by the last limited receive_data
 
     @property
     def input_format(self) -> WireFormat:
@@ -106,7 +108,16 @@ class ClientSession:
         offer = self._negotiation.opening(now)
         return [Reply(offer)] if offer is not None else []
 
-    def receive_data(self, data: bytes, now: datetime) -> list[SessionEvent]:
+    def receive_data(
+        self, data: bytes, now: datetime, max_frames: int | None = None
+    ) -> list[SessionEvent]:
+        """Feed bytes; return what the frames decoded to, at most ``max_frames`` of them.
+
+        With a limit, complete frames may stay buffered: :attr:`more_ready` says
+        so, and ``receive_data(b"", now, …)`` continues with them. The relay uses
+        this to bound the work one client causes per event-loop turn.
+        """
+        self.more_ready = False
         if self._closed:
             return []
         if not self._started and data:
@@ -116,7 +127,12 @@ class ClientSession:
                 self._framer.switch_to(WireFormat.PROTO)
         self._framer.receive_data(data)
         out: list[SessionEvent] = []
+        frames = 0
         while not self._closed:
+            if max_frames is not None and frames >= max_frames:
+                self.more_ready = True
+                break
+            frames += 1
             frame = self._framer.next_frame()
             if frame is None:
                 break
