@@ -11,7 +11,8 @@ from allied_c2.cot.xmlcodec import parse_xml
 from allied_c2.security.markings import Marking
 from allied_c2.security.policy import DEFAULT_POLICY
 from allied_c2.security.principals import ANONYMOUS, Principal
-from allied_c2.server.hub import Hub
+from allied_c2.server.fanout import Broadcast
+from allied_c2.server.hub import Hub, Peer
 from tests.support.cot import direct_chat, marker, pli
 
 NOW = datetime.now(UTC)
@@ -41,6 +42,10 @@ class FakePeer:
     def begin_catch_up(self, uids: list[str]) -> None:
         self.catch_up = uids
 
+    def deliver(self, data: bytes, items: list[Broadcast]) -> None:
+        assert data == b"".join(item.event.xml_wire for item in items)
+        self.sent.extend(item.event for item in items)
+
     def close(self, reason: str, detail: str) -> None:
         self.closed = reason
 
@@ -51,6 +56,20 @@ class FakePeer:
 Audit = list[tuple[str, str, str, dict[str, object]]]
 
 
+class FlushingHub(Hub):
+    """Delivers broadcasts at once, as the service does at the end of every loop turn."""
+
+    def ingest(
+        self, sender: Peer | None, principal: Principal, event: CotEvent, now: datetime
+    ) -> None:
+        super().ingest(sender, principal, event, now)
+        self.flush()
+
+    def detach(self, peer: Peer, now: datetime) -> None:
+        super().detach(peer, now)
+        self.flush()
+
+
 @pytest.fixture
 def audit() -> Audit:
     return []
@@ -59,7 +78,7 @@ def audit() -> Audit:
 @pytest.fixture
 def hub(audit: Audit) -> Hub:
     stored: list[tuple[CotEvent, Marking, Principal]] = []
-    hub = Hub(
+    hub = FlushingHub(
         DEFAULT_POLICY,
         DEFAULT_POLICY.default_marking,
         history=lambda e, m, p, now: stored.append((e, m, p)),
@@ -89,6 +108,21 @@ def test_unmarked_events_are_stamped_with_the_default_marking_and_stored(hub: Hu
     assert b.sent[0].access == "UNCLASSIFIED"
     assert b'access="UNCLASSIFIED"' in b.sent[0].xml_wire
     assert [e.uid for e, _, _ in hub.stored] == ["a-1"]  # type: ignore[attr-defined]
+
+
+def test_one_audience_shares_one_joined_buffer_and_senders_miss_only_their_own(
+    audit: Audit,
+) -> None:
+    hub = Hub(DEFAULT_POLICY, DEFAULT_POLICY.default_marking)
+    a, b = join(hub, US, "A"), join(hub, US, "B")
+    watchers = [join(hub, US, f"W{i}") for i in range(3)]
+    hub.ingest(a, US, parse_xml(pli("a-1", "A")), NOW)
+    hub.ingest(b, US, parse_xml(pli("b-1", "B")), NOW)
+    assert all(w.sent == [] for w in watchers)  # nothing is written before the turn ends
+    hub.flush()
+    assert [w.uids() for w in watchers] == [["a-1", "b-1"]] * 3
+    assert a.uids() == ["b-1"] and b.uids() == ["a-1"]
+    assert hub.stats.deliveries == 8
 
 
 def test_release_groups_recipients_by_principal(hub: Hub) -> None:

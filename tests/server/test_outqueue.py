@@ -83,9 +83,9 @@ def test_coalescing_keeps_every_unkeyed_item_in_order_and_the_newest_of_each_uid
         assert out == b"".join(tokens)  # within bounds nothing is touched
         return
     positions = {t: out.find(t) for t in tokens}
-    unkeyed = [t for k, t in pushed if k is None]
-    assert all(positions[t] >= 0 for t in unkeyed)
-    assert [positions[t] for t in unkeyed] == sorted(positions[t] for t in unkeyed)
+    plain = [t for k, t in pushed if k is None]
+    assert all(positions[t] >= 0 for t in plain)
+    assert [positions[t] for t in plain] == sorted(positions[t] for t in plain)
     newest = {k: t for k, t in pushed if k is not None}
     for key, token in pushed:
         if key is not None:

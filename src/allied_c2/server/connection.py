@@ -23,6 +23,7 @@ from allied_c2.cot.framing import FramingError, XmlFrame, parse_datagram
 from allied_c2.cot.protocodec import parse_proto
 from allied_c2.cot.xmlcodec import parse_xml
 from allied_c2.security.principals import Principal
+from allied_c2.server.fanout import Broadcast
 from allied_c2.server.outqueue import OutQueue, Overflow
 from allied_c2.server.session import (
     ClientSession,
@@ -180,9 +181,26 @@ class StreamConnection(asyncio.Protocol):
     # -- the relay's side ---------------------------------------------------------------
 
     def send(self, key: str | None, event: CotEvent) -> None:
+        """Queue one event for this client (replies, direct messages, catch-up)."""
         if self.closing:
             return
-        data = event.xml_wire if self.session.output_format is WireFormat.XML else event.proto_wire
+        self._enqueue(key, event.wire(self.session.output_format))
+
+    def deliver(self, data: bytes, items: list[Broadcast]) -> None:
+        """The turn's broadcasts for this client, joined (see fanout.py)."""
+        if self.closing:
+            return
+        if self.paused_since is None and not self.queue and self.transport is not None:
+            self.transport.write(data)  # the common case: one write, no copies kept
+            return
+        # Behind or with bytes already waiting: keep order, and let positions coalesce.
+        fmt = self.session.output_format
+        for item in items:
+            self._enqueue(item.key, item.event.wire(fmt))
+            if self.closing:
+                return
+
+    def _enqueue(self, key: str | None, data: bytes) -> None:
         queue = self.queue
         was_empty = not queue
         before = queue.stats.coalesced

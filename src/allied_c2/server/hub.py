@@ -21,6 +21,7 @@ from allied_c2.security.decision import Decision, ReleaseCache, may_send
 from allied_c2.security.markings import Marking, MarkingError, marking_from_cot, marking_to_cot
 from allied_c2.security.policy import SecurityPolicy
 from allied_c2.security.principals import Principal
+from allied_c2.server.fanout import Broadcast, Fanout
 from allied_c2.server.picture import Picture, PictureEntry
 from allied_c2.server.stats import RelayStats
 
@@ -50,6 +51,8 @@ class Peer(Protocol):
     def send(self, key: str | None, event: CotEvent) -> None: ...
 
     def begin_catch_up(self, uids: list[str]) -> None: ...
+
+    def deliver(self, data: bytes, items: list[Broadcast]) -> None: ...
 
     def close(self, reason: str, detail: str) -> None: ...
 
@@ -102,6 +105,7 @@ class Hub:
         self._by_uid: dict[str, Peer] = {}
         self._by_callsign: dict[str, Peer] = {}
         self._listeners: set[PictureListener] = set()
+        self.fanout = Fanout()
         self._markings: dict[tuple[str | None, str | None, str | None, str | None], Marking] = {}
         self._send_checks: dict[tuple[Marking, Principal], Decision] = {}
         # Called after a server-made event was queued, so the I/O side writes it
@@ -324,19 +328,17 @@ class Hub:
         return list(found.values())
 
     def _broadcast(self, event: CotEvent, marking: Marking, exclude: Peer | None) -> None:
+        # Written at the end of the turn, once per audience: see fanout.py.
         key = event.uid if keeps_in_picture(event) else None
-        decide = self.releases.decide
-        delivered = denied = 0
-        for principal, group in self._peers.items():
-            if not decide(marking, principal).allowed:
-                denied += len(group)
-                continue
-            for peer in group:
-                if peer is not exclude:
-                    peer.send(key, event)
-                    delivered += 1
+        self.fanout.add(Broadcast(event, marking, key, exclude))
+
+    def flush(self) -> None:
+        """Deliver this turn's broadcasts (called once per event-loop turn)."""
+        if not len(self.fanout):
+            return
+        delivered, withheld = self.fanout.flush(list(self._peers.items()), self.releases.decide)
         self.stats.deliveries += delivered
-        self.stats.release_denied += denied
+        self.stats.release_denied += withheld
 
     def _deliver_directed(
         self,

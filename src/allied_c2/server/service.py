@@ -173,12 +173,18 @@ class CotService:
         self._dirty.append(conn)
 
     def schedule_flush(self) -> None:
-        if not self._flush_scheduled and (self._dirty or self._ingest_started is not None):
+        if not self._flush_scheduled and (
+            self._dirty or self._ingest_started is not None or len(self.hub.fanout)
+        ):
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush_now)
 
     def _flush_now(self) -> None:
         self._flush_scheduled = False
+        try:
+            self.hub.flush()
+        except Exception:  # never let one bad turn stop the writing
+            log.exception("broadcast fan-out failed")
         dirty, self._dirty = self._dirty, []
         for conn in dirty:
             try:

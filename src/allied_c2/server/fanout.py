@@ -1,0 +1,94 @@
+"""Broadcasts collected over one event-loop turn and written once per audience.
+
+A broadcast goes to every connected client the marking allows. Handing each
+event to each client separately costs the relay per delivery; instead the hub
+records the turn's broadcasts here, and at the end of the turn each audience
+(clients with the same principal and wire format) gets the joined bytes of what
+it may see: one join per audience, one write per client. A client that sent
+some of the turn's events gets its own join without them; a client that is
+behind (its transport paused, or a queue already waiting) takes the events one
+by one into its queue, where positions coalesce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from allied_c2.cot.event import CotEvent, WireFormat
+from allied_c2.security.decision import Decision
+from allied_c2.security.markings import Marking
+from allied_c2.security.principals import Principal
+
+if TYPE_CHECKING:
+    from allied_c2.server.hub import Peer
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    event: CotEvent
+    marking: Marking
+    key: str | None  # uid when the item may coalesce with a newer one (a position)
+    exclude: Peer | None  # the sender, who does not get its own event back
+
+
+class Receiver(Protocol):
+    """What the fan-out needs of a client (a :class:`~allied_c2.server.hub.Peer`)."""
+
+    @property
+    def output_format(self) -> WireFormat: ...
+
+    def deliver(self, data: bytes, items: list[Broadcast]) -> None: ...
+
+
+class Fanout:
+    __slots__ = ("_pending",)
+
+    def __init__(self) -> None:
+        self._pending: list[Broadcast] = []
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def add(self, item: Broadcast) -> None:
+        self._pending.append(item)
+
+    def flush(
+        self,
+        audiences: Iterable[tuple[Principal, Collection[Receiver]]],
+        decide: Callable[[Marking, Principal], Decision],
+    ) -> tuple[int, int]:
+        """Deliver the turn's broadcasts; returns (deliveries, deliveries withheld)."""
+        pending = self._pending
+        if not pending:
+            return 0, 0
+        self._pending = []
+        delivered = withheld = 0
+        for principal, receivers in audiences:
+            allowed = [item for item in pending if decide(item.marking, principal).allowed]
+            withheld += (len(pending) - len(allowed)) * len(receivers)
+            if not allowed:
+                continue
+            senders = {id(item.exclude) for item in allowed if item.exclude is not None}
+            joined: dict[WireFormat, bytes] = {}
+            for receiver in receivers:
+                fmt = receiver.output_format
+                if id(receiver) in senders:
+                    own = [item for item in allowed if item.exclude is not receiver]
+                    if own:
+                        receiver.deliver(_join(own, fmt), own)
+                        delivered += len(own)
+                    continue
+                data = joined.get(fmt)
+                if data is None:
+                    data = joined[fmt] = _join(allowed, fmt)
+                receiver.deliver(data, allowed)
+                delivered += len(allowed)
+        return delivered, withheld
+
+
+def _join(items: list[Broadcast], fmt: WireFormat) -> bytes:
+    if fmt is WireFormat.XML:
+        return b"".join([item.event.xml_wire for item in items])
+    return b"".join([item.event.proto_wire for item in items])
