@@ -90,3 +90,14 @@ def test_coalescing_keeps_every_unkeyed_item_in_order_and_the_newest_of_each_uid
     for key, token in pushed:
         if key is not None:
             assert (positions[token] >= 0) == (newest[key] == token)
+
+
+def test_a_batch_stays_one_buffer_until_coalescing_splits_it() -> None:
+    q = OutQueue(max_items=4, max_bytes=10_000)
+    q.push_batch(b"a1b1", 2, lambda: [("a", b"a1"), ("b", b"b1")])
+    assert len(q) == 2
+    q.push(None, b"chat")
+    q.push_batch(b"a2b2", 2, lambda: [("a", b"a2"), ("b", b"b2")])  # 5 items > 4: coalesce
+    assert q.under_pressure and q.stats.coalesced == 2
+    q.push_batch(b"a3", 1, lambda: [("a", b"a3")])  # under pressure: merged in place
+    assert q.drain() == b"chata3b2"

@@ -193,12 +193,19 @@ class StreamConnection(asyncio.Protocol):
         if self.paused_since is None and not self.queue and self.transport is not None:
             self.transport.write(data)  # the common case: one write, no copies kept
             return
-        # Behind or with bytes already waiting: keep order, and let positions coalesce.
+        # Behind or with bytes already waiting: queue the batch in order; should the
+        # queue have to coalesce, it splits the batch into items (positions merge).
         fmt = self.session.output_format
-        for item in items:
-            self._enqueue(item.key, item.event.wire(fmt))
-            if self.closing:
-                return
+        queue = self.queue
+        was_empty = not queue
+        before = queue.stats.coalesced
+        try:
+            queue.push_batch(data, len(items), lambda: [(i.key, i.event.wire(fmt)) for i in items])
+        except Overflow as exc:
+            self.service.hub.stats.slow_disconnects += 1
+            self.close("slow_consumer", str(exc))
+            return
+        self._after_enqueue(was_empty, before)
 
     def _enqueue(self, key: str | None, data: bytes) -> None:
         queue = self.queue
@@ -210,8 +217,12 @@ class StreamConnection(asyncio.Protocol):
             self.service.hub.stats.slow_disconnects += 1
             self.close("slow_consumer", str(exc))
             return
-        if queue.stats.coalesced != before:
-            self.service.hub.stats.queue_coalesced += queue.stats.coalesced - before
+        self._after_enqueue(was_empty, before)
+
+    def _after_enqueue(self, was_empty: bool, coalesced_before: int) -> None:
+        coalesced = self.queue.stats.coalesced - coalesced_before
+        if coalesced:
+            self.service.hub.stats.queue_coalesced += coalesced
         if was_empty and self.paused_since is None:
             self.service.mark_dirty(self)
 

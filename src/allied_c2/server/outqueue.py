@@ -14,7 +14,10 @@ disconnected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+Parts = Callable[[], list[tuple[str | None, bytes]]]
 
 
 @dataclass(slots=True)
@@ -27,13 +30,18 @@ class Overflow(Exception):
 
 
 class _Pending:
-    """One queued item; mutable so a newer update can replace it where it stands."""
+    """One queued item (or a joined batch of them); mutable so a newer update can
+    replace it where it stands."""
 
-    __slots__ = ("data", "key")
+    __slots__ = ("count", "data", "key", "parts")
 
-    def __init__(self, key: str | None, data: bytes) -> None:
+    def __init__(
+        self, key: str | None, data: bytes, parts: Parts | None = None, count: int = 1
+    ) -> None:
         self.key = key
         self.data = data
+        self.parts = parts  # a batch: how to split it into items, if coalescing needs to
+        self.count = count
 
 
 class OutQueue:
@@ -42,19 +50,29 @@ class OutQueue:
     ``key`` is the uid for coalescable items (positions), ``None`` otherwise.
     """
 
-    __slots__ = ("_bytes", "_latest", "_pressure", "_slots", "max_bytes", "max_items", "stats")
+    __slots__ = (
+        "_bytes",
+        "_count",
+        "_latest",
+        "_pressure",
+        "_slots",
+        "max_bytes",
+        "max_items",
+        "stats",
+    )
 
     def __init__(self, max_items: int, max_bytes: int) -> None:
         self._slots: list[_Pending] = []
         self._latest: dict[str, _Pending] = {}  # uid -> its pending item, under pressure
         self._bytes = 0
+        self._count = 0  # items, counting each item of a batch
         self._pressure = False
         self.max_items = max_items
         self.max_bytes = max_bytes
         self.stats = QueueStats()
 
     def __len__(self) -> int:
-        return len(self._slots)
+        return self._count
 
     @property
     def nbytes(self) -> int:
@@ -85,13 +103,32 @@ class OutQueue:
         slot = _Pending(key, data)
         self._slots.append(slot)
         self._bytes += len(data)
+        self._count += 1
         if self._pressure and key is not None:
             self._latest[key] = slot
-        if len(self._slots) > self.max_items or self._bytes > self.max_bytes:
+        self._check_bounds()
+
+    def push_batch(self, data: bytes, count: int, parts: Parts) -> None:
+        """Append ``count`` items already joined into ``data``.
+
+        The batch stays one buffer unless the queue has to coalesce; ``parts``
+        splits it into items then. Raises :class:`Overflow` like :meth:`push`.
+        """
+        if self._pressure:
+            for key, item in parts():
+                self.push(key, item)
+            return
+        self._slots.append(_Pending(None, data, parts, count))
+        self._bytes += len(data)
+        self._count += count
+        self._check_bounds()
+
+    def _check_bounds(self) -> None:
+        if self._count > self.max_items or self._bytes > self.max_bytes:
             self.pressure()
-            if len(self._slots) > self.max_items or self._bytes > self.max_bytes:
+            if self._count > self.max_items or self._bytes > self.max_bytes:
                 raise Overflow(
-                    f"{len(self._slots)} items / {self._bytes} bytes pending after coalescing"
+                    f"{self._count} items / {self._bytes} bytes pending after coalescing"
                 )
 
     def drain(self) -> bytes:
@@ -103,25 +140,33 @@ class OutQueue:
         self._slots = []
         self._latest.clear()
         self._bytes = 0
+        self._count = 0
         self._pressure = False
         return data
 
     def _coalesce(self) -> None:
         """Keep the newest pending update of each uid, where the newest one stood."""
+        slots: list[_Pending] = []
+        for slot in self._slots:
+            if slot.parts is None:
+                slots.append(slot)
+            else:
+                slots.extend(_Pending(key, data) for key, data in slot.parts())
         newest: dict[str, int] = {}
-        for index, slot in enumerate(self._slots):
+        for index, slot in enumerate(slots):
             if slot.key is not None:
                 newest[slot.key] = index
         kept: list[_Pending] = []
         self._latest.clear()
         size = 0
-        for index, slot in enumerate(self._slots):
+        for index, slot in enumerate(slots):
             key = slot.key
             if key is None or newest[key] == index:
                 kept.append(slot)
                 size += len(slot.data)
                 if key is not None:
                     self._latest[key] = slot
-        self.stats.coalesced += len(self._slots) - len(kept)
+        self.stats.coalesced += len(slots) - len(kept)
         self._slots = kept
         self._bytes = size
+        self._count = len(kept)
