@@ -235,3 +235,17 @@ def test_stale_items_leave_the_picture(hub: Hub) -> None:
     assert "short" in hub.picture
     assert hub.sweep(datetime.now(UTC) + timedelta(seconds=5)) == 1
     assert "short" not in hub.picture
+
+
+def test_a_uid_bound_to_one_connection_cannot_be_taken_over_by_another(hub: Hub) -> None:
+    owner = join(hub, US, "OWNER", uid="owner-uid")
+    thief = join(hub, US, "THIEF")
+    hub.ingest(thief, US, parse_xml(pli("owner-uid", "OWNER")), NOW)  # same uid and callsign
+    sender = join(hub, US, "SENDER", uid="s-uid")
+    for peer in (owner, thief):
+        peer.sent.clear()
+    hub.ingest(
+        sender, US, parse_xml(direct_chat("s-uid", "SENDER", "owner-uid", "OWNER", "x")), NOW
+    )
+    assert [e.remarks for e in owner.sent] == ["x"]
+    assert [e.type for e in thief.sent if e.type == "b-t-f"] == []

@@ -283,16 +283,31 @@ class Hub:
             raise Refusal("send_not_permitted", decision.reason or "not permitted")
 
     def _bind(self, sender: Peer, event: CotEvent) -> None:
-        # The first SA with a contact endpoint binds uid and callsign to the connection.
+        # The first SA with a contact endpoint binds uid and callsign to the
+        # connection. A uid or callsign already bound to another live connection
+        # is not taken over: direct messages to it must keep reaching its owner.
         if sender.uid is None and event.endpoint and event.type.startswith("a-"):
+            owner = self._by_uid.get(event.uid)
+            if owner is not None and owner is not sender:
+                log.warning(
+                    "%s claims uid %s, bound to %s: not rebound",
+                    sender.peer_name,
+                    event.uid,
+                    owner.peer_name,
+                )
+                return
             sender.uid = event.uid
             self._by_uid[event.uid] = sender
         if sender.uid == event.uid:
-            if event.callsign and event.callsign != sender.callsign:
+            callsign = event.callsign
+            if callsign and callsign != sender.callsign:
+                owner = self._by_callsign.get(callsign)
+                if owner is not None and owner is not sender:
+                    return
                 if sender.callsign is not None and self._by_callsign.get(sender.callsign) is sender:
                     del self._by_callsign[sender.callsign]
-                sender.callsign = event.callsign
-                self._by_callsign[event.callsign] = sender
+                sender.callsign = callsign
+                self._by_callsign[callsign] = sender
             if event.group_name:
                 sender.group_name = event.group_name
 
