@@ -198,6 +198,20 @@ async def test_https_with_a_client_certificate_identifies_the_principal(
     assert "noforn" not in uids and "rel-us-jp" in uids
 
 
+async def test_marti_contact_list_follows_the_markings(coalition: Coalition) -> None:
+    hidden = await coalition.connect("EAGLE")
+    try:
+        await hidden.send(pli("eagle-sa", "EAGLE-SA", marking=("SECRET", "NOFORN", None)))
+        await asyncio.sleep(0.5)
+        us = _get(coalition, "/Marti/api/clientEndPoints", "SENDER")
+        jp = _get(coalition, "/Marti/api/clientEndPoints", "SAKURA")
+        assert "eagle-sa" in {c["uid"] for c in us["data"]}  # type: ignore[attr-defined]
+        assert "eagle-sa" not in {c["uid"] for c in jp["data"]}  # type: ignore[attr-defined]
+        assert _get(coalition, "/Marti/api/version/config", "SAKURA")["type"] == "ServerConfig"
+    finally:
+        await hidden.close()
+
+
 async def test_unknown_token_is_refused(coalition: Coalition) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         coalition.server.get_json("/api/v1/picture", "ac2_not-a-token")

@@ -20,6 +20,7 @@ from allied_c2.cot.xmlcodec import parse_xml
 from allied_c2.security.markings import Marking, MarkingError, marking_from_cot
 from allied_c2.web.auth import CurrentPrincipal, runtime_of
 from allied_c2.web.items import banner_of, item_json
+from allied_c2.web.marti import router as marti_router
 from allied_c2.web.metrics import metrics_text, registry_for
 from allied_c2.web.readiness import router as readiness_router
 from allied_c2.web.requests import router as requests_router
@@ -115,6 +116,7 @@ def create_api(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(router)
     app.include_router(stream_router)
+    app.include_router(marti_router)  # what TAK clients ask a TAK server
     for alliance in (requests_router, readiness_router, structure_router):  # issue 4
         app.include_router(alliance)
     for extra in runtime.extras.get("routers", []):

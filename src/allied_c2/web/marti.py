@@ -1,0 +1,72 @@
+"""The few Marti (TAK Server) HTTP calls that ATAK, WinTAK and iTAK make after connecting.
+
+Clients ask for the server's version and the list of connected contacts; they
+work without these, but log errors and hide features. Only the read-only calls
+are answered here; mission sync and data packages are not offered (see README).
+The contact list is filtered like everything else: a contact is listed only
+when the caller may see that contact's position.
+"""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+
+from allied_c2 import __version__
+from allied_c2.web.auth import CurrentPrincipal, runtime_of
+
+router = APIRouter(prefix="/Marti/api", include_in_schema=False)
+
+NODE_ID = socket.gethostname()
+SERVER_VERSION = f"allied-c2-{__version__}"
+
+
+@router.get("/version")
+def version() -> PlainTextResponse:
+    return PlainTextResponse(SERVER_VERSION)
+
+
+@router.get("/version/config")
+def version_config(request: Request) -> dict[str, Any]:
+    return {
+        "version": "2",
+        "type": "ServerConfig",
+        "data": {"version": SERVER_VERSION, "api": "3", "hostname": request.url.hostname},
+        "nodeId": NODE_ID,
+    }
+
+
+@router.get("/clientEndPoints")
+def client_end_points(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    hub = runtime.hub
+    decide = hub.releases.decide
+    now = datetime.now(UTC)
+    contacts: list[dict[str, Any]] = []
+    for peer in hub.peers():
+        if peer.uid is None:
+            continue
+        entry = hub.picture.get(peer.uid)
+        marking = entry.marking if entry is not None else hub.default_marking
+        if not decide(marking, principal).allowed:
+            continue
+        last = entry.event.time if entry is not None else now
+        contacts.append(
+            {
+                "callsign": peer.callsign or peer.uid,
+                "uid": peer.uid,
+                "username": peer.principal.callsign,
+                "lastEventTime": last.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                "lastStatus": "Connected",
+            }
+        )
+    return {
+        "version": "3",
+        "type": "com.bbn.marti.remote.ClientEndpoint",
+        "data": sorted(contacts, key=lambda c: str(c["callsign"])),
+        "nodeId": NODE_ID,
+    }
