@@ -115,12 +115,33 @@ class OutQueue:
         splits it into items then. Raises :class:`Overflow` like :meth:`push`.
         """
         if self._pressure:
-            for key, item in parts():
-                self.push(key, item)
+            self._merge(parts())
             return
         self._slots.append(_Pending(None, data, parts, count))
         self._bytes += len(data)
         self._count += count
+        self._check_bounds()
+
+    def _merge(self, items: list[tuple[str | None, bytes]]) -> None:
+        """Under pressure: each position replaces its uid's pending one; the rest append."""
+        latest = self._latest
+        slots = self._slots
+        coalesced = 0
+        for key, data in items:
+            if key is not None:
+                slot = latest.get(key)
+                if slot is not None:
+                    self._bytes += len(data) - len(slot.data)
+                    slot.data = data
+                    coalesced += 1
+                    continue
+                slot = latest[key] = _Pending(key, data)
+            else:
+                slot = _Pending(None, data)
+            slots.append(slot)
+            self._bytes += len(data)
+            self._count += 1
+        self.stats.coalesced += coalesced
         self._check_bounds()
 
     def _check_bounds(self) -> None:

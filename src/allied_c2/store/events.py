@@ -277,7 +277,8 @@ class BatchInsert:
 def _sqlite_time(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: pass a timezone-aware time")
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # SQLAlchemy's SQLite DATETIME text, always with microseconds.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _aware_time(value: datetime) -> datetime:
