@@ -13,6 +13,7 @@ event is re-serialised; the flat fields beside it are read from it by
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -199,6 +200,14 @@ class CotEvent:
         """A copy with ``changes`` applied and empty wire caches."""
         return dataclasses.replace(self, **changes)
 
+    def _clone(self) -> CotEvent:
+        # dataclasses.replace re-runs __init__ over ~30 fields; this is the relay's
+        # hot path (every unmarked event is re-marked), so copy the slots directly.
+        clone = object.__new__(CotEvent)
+        for name, value in zip(_FIELD_NAMES, _all_fields(self), strict=True):
+            object.__setattr__(clone, name, value)
+        return clone
+
     def with_marking(
         self, access: str | None, caveat: str | None, releasable_to: str | None
     ) -> CotEvent:
@@ -210,9 +219,10 @@ class CotEvent:
         )
         if (access, caveat, releasable_to) == (self.access, self.caveat, self.releasable_to):
             return self
-        marked = dataclasses.replace(
-            self, access=access, caveat=caveat, releasable_to=releasable_to
-        )
+        marked = self._clone()
+        marked.access, marked.caveat, marked.releasable_to = access, caveat, releasable_to
+        marked._source_xml = marked._source_proto = None
+        marked._xml = marked._proto_payload = marked._proto = None
         source = self._source_xml
         if source is not None and self.access is self.caveat is self.releasable_to is None:
             # The common case (ATAK sends no marking): write the attributes into
@@ -253,3 +263,7 @@ class CotEvent:
             "caveat": self.caveat,
             "releasableTo": self.releasable_to,
         }
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(CotEvent))
+_all_fields = operator.attrgetter(*_FIELD_NAMES)

@@ -59,6 +59,13 @@ class Marking:
     cois: frozenset[str] = frozenset()
     originator: str | None = None  # the originating nation, set by the server
     _hash: int = field(init=False, repr=False, compare=False)
+    # Renderings, computed on first use: every event carries one of a few markings,
+    # so the relay and the history writer would otherwise format the same one again.
+    _banner: str | None = field(default=None, init=False, repr=False, compare=False)
+    _portion: str | None = field(default=None, init=False, repr=False, compare=False)
+    _cot: tuple[str, str | None, str | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         key = (
@@ -97,12 +104,19 @@ class Marking:
         return self if nation == self.originator else _with_originator(self, nation)
 
     def banner(self) -> str:
-        return "//".join([self.level, *self._categories(portion=False, bare_lists=False)])
+        banner = self._banner
+        if banner is None:
+            banner = "//".join([self.level, *self._categories(portion=False, bare_lists=False)])
+            object.__setattr__(self, "_banner", banner)
+        return banner
 
     def portion(self) -> str:
-        return (
-            "(" + "//".join([self.abbrev, *self._categories(portion=True, bare_lists=False)]) + ")"
-        )
+        portion = self._portion
+        if portion is None:
+            categories = self._categories(portion=True, bare_lists=False)
+            portion = "(" + "//".join([self.abbrev, *categories]) + ")"
+            object.__setattr__(self, "_portion", portion)
+        return portion
 
     def _categories(self, *, portion: bool, bare_lists: bool) -> list[str]:
         """Everything after the level; ``bare_lists`` leaves REL TO's countries out (CoT)."""
@@ -396,9 +410,13 @@ def marking_from_cot(
 
 def marking_to_cot(m: Marking) -> tuple[str, str | None, str | None]:
     """``(access, caveat, releasableTo)`` for a CoT event or TAK protobuf ``CotEvent``."""
-    caveat = "//".join(m._categories(portion=False, bare_lists=True)) or None
-    releasable = " ".join(ordered_countries(m.rel_to)) or None
-    return m.level, caveat, releasable
+    cot = m._cot
+    if cot is None:
+        caveat = "//".join(m._categories(portion=False, bare_lists=True)) or None
+        releasable = " ".join(ordered_countries(m.rel_to)) or None
+        cot = (m.level, caveat, releasable)
+        object.__setattr__(m, "_cot", cot)
+    return cot
 
 
 def rollup(markings: Iterable[Marking], policy: SecurityPolicy = DEFAULT_POLICY) -> Marking:
