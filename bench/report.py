@@ -11,8 +11,9 @@ from rich.table import Table
 
 ALLIED = "allied-c2"
 RAW = "raw relay"
+RAW_PER_EVENT = "raw relay, per event"
 TAKY = "taky"
-TARGETS_ORDER = (ALLIED, RAW, TAKY)
+TARGETS_ORDER = (ALLIED, RAW, RAW_PER_EVENT, TAKY)
 
 
 def _get(results: dict[str, Any], *path: str) -> Any:
@@ -100,9 +101,9 @@ TARGETS = (
 )
 
 
-def saturation_ratio(results: dict[str, Any]) -> float | None:
+def saturation_ratio(results: dict[str, Any], reference: str = RAW) -> float | None:
     ours = _get(results, "scenarios", "saturation", ALLIED, "receiver_deliveries_per_s")
-    raw = _get(results, "scenarios", "saturation", RAW, "receiver_deliveries_per_s")
+    raw = _get(results, "scenarios", "saturation", reference, "receiver_deliveries_per_s")
     if not isinstance(ours, int | float) or not isinstance(raw, int | float) or raw <= 0:
         return None
     return round(float(ours) / float(raw), 3)
@@ -128,6 +129,17 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
             "pass": None if ratio is None else ratio >= 0.70,
         }
     )
+    per_event = saturation_ratio(results, RAW_PER_EVENT)
+    if per_event is not None:
+        rows.append(
+            {
+                "key": "saturation_ratio_per_event",
+                "what": "saturation: allied-c2 / per-event raw relay (for comparison)",
+                "target": "",
+                "measured": {ALLIED: per_event},
+                "pass": None,
+            }
+        )
     sim = _get(results, "scenarios", "simulation", "min_requests_per_s")
     rows.append(
         {

@@ -30,7 +30,7 @@ from typing import Any
 import uvloop
 
 from bench import report, scenarios, simrate
-from bench.report import ALLIED, RAW, TAKY
+from bench.report import ALLIED, RAW, RAW_PER_EVENT, TAKY
 from bench.taky import ensure_taky, start_taky, taky_version
 from bench.target import (
     LOADGEN_CORE,
@@ -40,6 +40,7 @@ from bench.target import (
     TargetError,
     start_alliedc2,
     start_rawrelay,
+    start_rawrelay_per_event,
     stop_all,
     two_cores,
 )
@@ -214,6 +215,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if scenario in only:
             for name, start in servers:
                 await bench.step(scenario, name, run, start)
+            if scenario == "saturation":
+                # The same relay writing event by event, for comparison (see rawrelay.py).
+                per_event = starter(start_rawrelay_per_event)
+                await bench.step(scenario, RAW_PER_EVENT, run, per_event)
     if "idle" in only:
         for name, start in servers[:2]:  # taky's memory per connection is not the question
             await bench.step("idle", name, scenarios.idle, start)

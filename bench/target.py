@@ -241,8 +241,9 @@ def alliedc2_argv(data_dir: Path) -> list[str]:
     ]
 
 
-def rawrelay_argv(data_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "bench.rawrelay", "--data-dir", str(data_dir)]
+def rawrelay_argv(data_dir: Path, per_event: bool = False) -> list[str]:
+    argv = [sys.executable, "-m", "bench.rawrelay", "--data-dir", str(data_dir)]
+    return [*argv, "--per-event"] if per_event else argv
 
 
 async def start_alliedc2(data_dir: Path, pin: bool) -> Target:
@@ -253,6 +254,10 @@ async def start_alliedc2(data_dir: Path, pin: bool) -> Target:
 
 async def start_rawrelay(data_dir: Path, pin: bool) -> Target:
     return await start("raw relay", rawrelay_argv(data_dir), data_dir, pin=pin)
+
+
+async def start_rawrelay_per_event(data_dir: Path, pin: bool) -> Target:
+    return await start("raw relay, per event", rawrelay_argv(data_dir, True), data_dir, pin=pin)
 
 
 def free_port() -> int:
