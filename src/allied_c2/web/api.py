@@ -34,8 +34,12 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/api/v1")
 
 
+# In-memory views of the relay run on the event loop (async), never in the worker
+# threads, so they cannot see the picture while the relay is changing it.
+
+
 @router.get("/health")
-def health(request: Request) -> dict[str, Any]:
+async def health(request: Request) -> dict[str, Any]:
     runtime = runtime_of(request)
     return {
         "status": "ok",
@@ -46,12 +50,12 @@ def health(request: Request) -> dict[str, Any]:
 
 
 @router.get("/whoami")
-def whoami(principal: CurrentPrincipal) -> dict[str, Any]:
+async def whoami(principal: CurrentPrincipal) -> dict[str, Any]:
     return principal_json(principal)
 
 
 @router.get("/picture")
-def picture(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def picture(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     runtime = runtime_of(request)
     entries = runtime.hub.releasable_picture(principal, datetime.now(UTC))
     return {

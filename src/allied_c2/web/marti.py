@@ -41,7 +41,8 @@ def version_config(request: Request) -> dict[str, Any]:
 
 
 @router.get("/clientEndPoints")
-def client_end_points(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def client_end_points(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    # async: it runs on the event loop, since it walks the relay's live connections
     runtime = runtime_of(request)
     hub = runtime.hub
     decide = hub.releases.decide
