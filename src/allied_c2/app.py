@@ -83,7 +83,6 @@ class Runtime:
     principals: PrincipalStore
     audit_log: AuditLog
     audit: AuditQueue
-    extras: dict[str, Any] = field(default_factory=dict)
     live_views: set[Any] = field(default_factory=set)  # web streams for request/readiness news
     endpoints: dict[str, str] = field(default_factory=dict)
     # -- alliance services (issue 4): the loaded structure, requests, readiness --

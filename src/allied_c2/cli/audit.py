@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from allied_c2.cli.common import ConfigOption, DatabaseUrlOption, DataDirOption, resolve_config
 from allied_c2.config import Config
 from allied_c2.store.audit import AuditLog, anchor_path_for
-from allied_c2.store.db import open_database
+from allied_c2.store.db import opened_database
 
 app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 _HEX = re.compile(r"[0-9a-f]+")
@@ -43,11 +43,8 @@ def verify(
 ) -> None:
     """Check that no audit entry was edited, inserted or deleted (exit 1 if one was)."""
     config = resolve_config(data_dir, database_url, config_file)
-    engine = open_database(config)
-    try:
+    with opened_database(config) as engine:
         report = audit_log(config, engine).verify()
-    finally:
-        engine.dispose()
     if report.ok:
         typer.echo(f"audit log intact: {report.entries} entries")
         return
@@ -69,11 +66,8 @@ def show(
 ) -> None:
     """The newest audit entries, oldest first."""
     config = resolve_config(data_dir, database_url, config_file)
-    engine = open_database(config)
-    try:
+    with opened_database(config) as engine:
         entries = audit_log(config, engine).tail(limit, action=action)
-    finally:
-        engine.dispose()
     table = Table(title=f"audit log ({len(entries)} entries)")
     table.add_column("seq", justify="right")
     table.add_column("at (UTC)", no_wrap=True)

@@ -16,7 +16,7 @@ from allied_c2.pki.authority import (
     default_hostnames,
     init_ca,
 )
-from allied_c2.store.db import open_database
+from allied_c2.store.db import opened_database
 
 app = typer.Typer(help="The server's certificate authority.", no_args_is_help=True)
 
@@ -29,8 +29,7 @@ def create_ca(config: Config, hostnames: list[str], *, force: bool = False) -> P
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     authority = CertificateAuthority.load(paths)
-    engine = open_database(config)
-    try:
+    with opened_database(config) as engine:
         audit_log(config, engine).append(
             cli_actor(),
             "ca.init",
@@ -41,8 +40,6 @@ def create_ca(config: Config, hostnames: list[str], *, force: bool = False) -> P
                 "replaced": force,
             },
         )
-    finally:
-        engine.dispose()
     return paths
 
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from allied_c2.cli.common import ConfigOption, DatabaseUrlOption, DataDirOption, resolve_config
-from allied_c2.store.db import open_database
+from allied_c2.store.db import opened_database
 from allied_c2.store.events import EventReader, EventRecordRow
 
 
@@ -73,11 +73,8 @@ def history(
     """Stored events, oldest first (by event time)."""
     start, end = parse_time(since), parse_time(until)
     config = resolve_config(data_dir, database_url, config_file)
-    engine = open_database(config)
-    try:
+    with opened_database(config) as engine:
         rows = EventReader(engine).history(uid, start, end, limit)
-    finally:
-        engine.dispose()
     if output is Format.json:
         typer.echo(json.dumps([as_json(row) for row in rows], indent=2, ensure_ascii=False))
     elif output is Format.xml:

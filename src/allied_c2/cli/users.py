@@ -21,7 +21,7 @@ from allied_c2.pki.bundle import DEFAULT_P12_PASSWORD, ClientBundle, write_clien
 from allied_c2.security.levels import MarkingError
 from allied_c2.security.policy import load_policy
 from allied_c2.security.principals import ROLES, Principal
-from allied_c2.store.db import open_database
+from allied_c2.store.db import opened_database
 from allied_c2.store.principals import NATION, PrincipalError, PrincipalStore
 
 user_app = typer.Typer(help="Principals and their client certificates.", no_args_is_help=True)
@@ -147,20 +147,18 @@ def add(
     if not PkiPaths.under(config.data_dir).ca_exists():
         paths = create_ca(config, [])
         typer.echo(f"no CA in {paths.directory}: created one (allied-c2 ca init)")
-    engine = open_database(config)
-    try:
+    with opened_database(config) as engine:
         try:
-            PrincipalStore(engine).add(principal)
-        except PrincipalError as exc:
-            _fail(f"{exc} (change it with `allied-c2 user update`)")
-        audit_log(config, engine).append(
-            cli_actor(), "user.add", callsign, principal_attributes(principal)
-        )
-        bundle = issue_bundle(config, engine, callsign, out, p12_password)
-    except PkiError as exc:
-        _fail(str(exc))
-    finally:
-        engine.dispose()
+            try:
+                PrincipalStore(engine).add(principal)
+            except PrincipalError as exc:
+                _fail(f"{exc} (change it with `allied-c2 user update`)")
+            audit_log(config, engine).append(
+                cli_actor(), "user.add", callsign, principal_attributes(principal)
+            )
+            bundle = issue_bundle(config, engine, callsign, out, p12_password)
+        except PkiError as exc:
+            _fail(str(exc))
     typer.echo(f"added {callsign} ({principal.nation}, {principal.clearance})")
     _report_bundle(bundle, p12_password)
 
@@ -180,8 +178,7 @@ def update(
 ) -> None:
     """Change a principal's attributes; live connections pick them up, no reissue needed."""
     config = resolve_config(data_dir, database_url, config_file)
-    engine = open_database(config)
-    try:
+    with opened_database(config) as engine:
         store = PrincipalStore(engine)
         current = store.get(callsign)
         if current is None:
@@ -204,8 +201,6 @@ def update(
             callsign,
             {"before": principal_attributes(current), "after": principal_attributes(changed)},
         )
-    finally:
-        engine.dispose()
     typer.echo(f"updated {callsign}: {json.dumps(principal_attributes(changed))}")
 
 
@@ -220,15 +215,13 @@ def cert(
 ) -> None:
     """Issue another client certificate for an existing principal (e.g. a new device)."""
     config = resolve_config(data_dir, database_url, config_file)
-    engine = open_database(config)
-    try:
-        if PrincipalStore(engine).get(callsign) is None:
-            _fail(f"no active principal {callsign!r}")
-        bundle = issue_bundle(config, engine, callsign, out, p12_password)
-    except PkiError as exc:
-        _fail(str(exc))
-    finally:
-        engine.dispose()
+    with opened_database(config) as engine:
+        try:
+            if PrincipalStore(engine).get(callsign) is None:
+                _fail(f"no active principal {callsign!r}")
+            bundle = issue_bundle(config, engine, callsign, out, p12_password)
+        except PkiError as exc:
+            _fail(str(exc))
     _report_bundle(bundle, p12_password)
 
 
@@ -241,8 +234,7 @@ def revoke(
 ) -> None:
     """Revoke a principal, its certificates and tokens (live connections are closed)."""
     config = resolve_config(data_dir, database_url, config_file)
-    engine = open_database(config)
-    try:
+    with opened_database(config) as engine:
         store = PrincipalStore(engine)
         certificates = [c.fingerprint for c in store.certificates(callsign) if not c.revoked]
         if not store.revoke(callsign):
@@ -250,8 +242,6 @@ def revoke(
         audit_log(config, engine).append(
             cli_actor(), "user.revoke", callsign, {"certificates": certificates}
         )
-    finally:
-        engine.dispose()
     typer.echo(f"revoked {callsign} ({len(certificates)} certificate(s) and all tokens)")
 
 
@@ -263,11 +253,8 @@ def list_users(
 ) -> None:
     """All principals, revoked ones included."""
     config = resolve_config(data_dir, database_url, config_file)
-    engine = open_database(config)
-    try:
+    with opened_database(config) as engine:
         records = PrincipalStore(engine).list()
-    finally:
-        engine.dispose()
     table = Table(title=f"principals ({len(records)})")
     for column in ("callsign", "nation", "clearance", "COIs", "roles", "org", "status", "certs"):
         table.add_column(column, overflow="fold")
@@ -299,8 +286,7 @@ def token_create(
     """Print a new bearer token (shown once; only its SHA-256 is stored)."""
     config = resolve_config(data_dir, database_url, config_file)
     expires = None if expires_days is None else datetime.now(UTC) + timedelta(days=expires_days)
-    engine = open_database(config)
-    try:
+    with opened_database(config) as engine:
         try:
             issued = PrincipalStore(engine).issue_token(callsign, expires)
         except PrincipalError as exc:
@@ -311,8 +297,6 @@ def token_create(
             callsign,
             {"token_id": issued.id, "expires": expires.isoformat() if expires else None},
         )
-    finally:
-        engine.dispose()
     typer.echo(issued.token)
     typer.echo(
         f"token {issued.id} for {callsign}, "
@@ -331,11 +315,8 @@ def token_list(
 ) -> None:
     """Tokens (ids and status; the tokens themselves are not stored)."""
     config = resolve_config(data_dir, database_url, config_file)
-    engine = open_database(config)
-    try:
+    with opened_database(config) as engine:
         tokens = PrincipalStore(engine).tokens(callsign)
-    finally:
-        engine.dispose()
     table = Table(title=f"tokens ({len(tokens)})")
     for column in ("id", "callsign", "created", "expires", "status"):
         table.add_column(column)
@@ -361,13 +342,10 @@ def token_revoke(
 ) -> None:
     """Revoke one bearer token."""
     config = resolve_config(data_dir, database_url, config_file)
-    engine = open_database(config)
-    try:
+    with opened_database(config) as engine:
         store = PrincipalStore(engine)
         owner = next((t.callsign for t in store.tokens() if t.id == token_id), None)
         if owner is None or not store.revoke_token(token_id):
             _fail(f"no active token {token_id}")
         audit_log(config, engine).append(cli_actor(), "token.revoke", owner, {"token_id": token_id})
-    finally:
-        engine.dispose()
     typer.echo(f"revoked token {token_id} of {owner}")

@@ -22,7 +22,7 @@ from allied_c2.pki.authority import PkiPaths
 from allied_c2.pki.bundle import DEFAULT_P12_PASSWORD, ClientBundle
 from allied_c2.security.policy import load_policy
 from allied_c2.security.principals import Principal
-from allied_c2.store.db import open_database
+from allied_c2.store.db import opened_database
 from allied_c2.store.principals import PrincipalStore
 
 
@@ -117,9 +117,8 @@ def provision(
     check_users(users, structure, config)
     if not PkiPaths.under(config.data_dir).ca_exists():
         create_ca(config, [])
-    engine = open_database(config)
     issued: list[Issued] = []
-    try:
+    with opened_database(config) as engine:
         store = PrincipalStore(engine)
         audit = audit_log(config, engine)
         actor = cli_actor()
@@ -133,8 +132,6 @@ def provision(
             )
             bundle = issue_bundle(config, engine, user.callsign, None, DEFAULT_P12_PASSWORD)
             issued.append(Issued(user, token.token, bundle))
-    finally:
-        engine.dispose()
     return issued
 
 

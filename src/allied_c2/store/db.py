@@ -119,6 +119,16 @@ def migrate(engine: Engine) -> None:
             command.upgrade(alembic_config, "head")
 
 
+@contextlib.contextmanager
+def opened_database(config: Config) -> Iterator[Engine]:
+    """:func:`open_database` for one command: the engine is disposed when it is done."""
+    engine = open_database(config)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def open_database(config: Config) -> Engine:
     """The configured database, created and migrated if needed."""
     config.data_dir.mkdir(parents=True, exist_ok=True)

@@ -123,8 +123,6 @@ def create_api(runtime: Runtime) -> FastAPI:
     app.include_router(marti_router)  # what TAK clients ask a TAK server
     for alliance in (requests_router, readiness_router, structure_router):  # issue 4
         app.include_router(alliance)
-    for extra in runtime.extras.get("routers", []):
-        app.include_router(extra)
     registry = registry_for(runtime)
 
     @app.get("/metrics", include_in_schema=False)

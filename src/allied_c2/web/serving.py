@@ -19,11 +19,10 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from allied_c2.web.api import create_api
+from allied_c2.web.auth import TLS_FINGERPRINT
 
 if TYPE_CHECKING:
     from allied_c2.app import Runtime
-
-TLS_FINGERPRINT = "tls_client_fingerprint"
 
 
 class _EmbeddedServer(uvicorn.Server):
