@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from allied_c2.alliance.clock import Clock
+from allied_c2.alliance.clock import Clock, UTCClock
 from allied_c2.alliance.model import Structure
 from allied_c2.alliance.scenario import load_structure
 from allied_c2.config import Config
@@ -31,6 +31,7 @@ from allied_c2.cot.xmlcodec import parse_xml
 from allied_c2.security.markings import Marking, MarkingError, marking_from_cot, parse_banner
 from allied_c2.security.policy import SecurityPolicy, load_policy
 from allied_c2.security.principals import Principal
+from allied_c2.server.alliance_context import AllianceContext
 from allied_c2.server.decisions import DecisionService
 from allied_c2.server.directory import Directory
 from allied_c2.server.hub import Hub
@@ -223,16 +224,16 @@ def _build_alliance(runtime: Runtime, engine: Any, clock: Clock | None) -> None:
             config.scenario,
             len(runtime.structure.organisations),
         )
-    common: dict[str, Any] = {
-        "structure": runtime.structure,
-        "hub": runtime.hub,
-        "policy": runtime.policy,
-        "audit": runtime.audit,
-        "clock": clock,
-        "releases": runtime.structure_releases,
-    }
-    runtime.decisions = DecisionService(store=RequestStore(engine), **common)
-    runtime.readiness = ReadinessService(store=ReadinessStore(engine), **common)
+    context = AllianceContext(
+        structure=runtime.structure,
+        hub=runtime.hub,
+        policy=runtime.policy,
+        audit=runtime.audit,
+        clock=clock or UTCClock(),
+        releases=runtime.structure_releases,
+    )
+    runtime.decisions = DecisionService(context, RequestStore(engine))
+    runtime.readiness = ReadinessService(context, ReadinessStore(engine))
 
 
 async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:

@@ -16,14 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from allied_c2.alliance.clock import Clock, UTCClock
+from allied_c2.alliance.clock import Clock
 from allied_c2.alliance.lifecycle import SYSTEM, Accepted, Action, RequestMachine, Step
-from allied_c2.alliance.model import Structure
 from allied_c2.alliance.requests import RequestError
 from allied_c2.alliance.routing import RoutingError, route
 from allied_c2.security.decision import may_send
@@ -33,9 +32,8 @@ from allied_c2.security.markings import (
     marking_to_cot,
     parse_banner,
 )
-from allied_c2.security.policy import SecurityPolicy
 from allied_c2.security.principals import Principal
-from allied_c2.server.hub import Hub
+from allied_c2.server.alliance_context import AllianceContext
 from allied_c2.server.request_rules import (
     ACTION_ROLES,
     SUBMIT_ROLES,
@@ -45,12 +43,10 @@ from allied_c2.server.request_rules import (
     raises_release,
 )
 from allied_c2.server.request_views import marker_event, request_json
-from allied_c2.server.structure import StructureReleases
 from allied_c2.store.requests import RequestRecord, RequestStore, request_id
 
 log = logging.getLogger("allied_c2.decisions")
 
-AuditSink = Callable[[str, str, str, dict[str, object]], None]
 # The loop timer never sleeps longer than this, so a wall clock that jumps is noticed.
 MAX_TIMER_SECONDS = 300.0
 
@@ -92,26 +88,14 @@ class Tracked:
 
 
 class DecisionService:
-    def __init__(
-        self,
-        *,
-        structure: Structure | None,
-        store: RequestStore,
-        hub: Hub,
-        policy: SecurityPolicy,
-        audit: AuditSink,
-        clock: Clock | None = None,
-        releases: StructureReleases | None = None,
-    ) -> None:
-        self.structure = structure
+    def __init__(self, context: AllianceContext, store: RequestStore) -> None:
+        self.structure = context.structure
         self.store = store
-        self.hub = hub
-        self.policy = policy
-        self.audit = audit
-        self.clock: Clock = clock or UTCClock()
-        self.releases = releases or (
-            StructureReleases(structure, policy) if structure is not None else None
-        )
+        self.hub = context.hub
+        self.policy = context.policy
+        self.audit = context.audit
+        self.clock: Clock = context.clock
+        self.releases = context.releases
         self.requests: dict[str, Tracked] = {}
         self._loaded = False
         self._loop: asyncio.AbstractEventLoop | None = None

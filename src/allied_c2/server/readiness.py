@@ -10,12 +10,12 @@ Rules: docs/decisions.md, "Readiness".
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from allied_c2.alliance.clock import Clock, UTCClock
+from allied_c2.alliance.clock import Clock
 from allied_c2.alliance.model import Structure
 from allied_c2.alliance.readiness import (
     ReadinessError,
@@ -28,16 +28,14 @@ from allied_c2.alliance.readiness import (
 from allied_c2.security.decision import may_send
 from allied_c2.security.markings import Marking, MarkingError, marking_to_cot, parse_banner
 from allied_c2.security.markings import rollup as rollup_markings
-from allied_c2.security.policy import SecurityPolicy
 from allied_c2.security.principals import Principal
+from allied_c2.server.alliance_context import AllianceContext
 from allied_c2.server.decisions import DecisionError
-from allied_c2.server.hub import Hub
 from allied_c2.server.structure import StructureReleases
 from allied_c2.store.readiness import ReadinessRecord, ReadinessStore
 
 log = logging.getLogger("allied_c2.readiness")
 
-AuditSink = Callable[[str, str, str, dict[str, object]], None]
 REPORT_ROLES = ("operator", "commander")
 FILTER_NOTE = "computed only over the reports and organisations releasable to the caller"
 
@@ -56,25 +54,17 @@ def _level(value: int | None) -> str | None:
 class ReadinessService:
     def __init__(
         self,
-        *,
-        structure: Structure | None,
+        context: AllianceContext,
         store: ReadinessStore,
-        hub: Hub,
-        policy: SecurityPolicy,
-        audit: AuditSink,
-        clock: Clock | None = None,
-        releases: StructureReleases | None = None,
         staleness: StalenessPolicy | None = None,
     ) -> None:
-        self.structure = structure
+        self.structure = context.structure
         self.store = store
-        self.hub = hub
-        self.policy = policy
-        self.audit = audit
-        self.clock: Clock = clock or UTCClock()
-        self.releases = releases or (
-            StructureReleases(structure, policy) if structure is not None else None
-        )
+        self.hub = context.hub
+        self.policy = context.policy
+        self.audit = context.audit
+        self.clock: Clock = context.clock
+        self.releases = context.releases
         self.staleness = staleness or StalenessPolicy()
         self._entries: list[Entry] | None = None
 
