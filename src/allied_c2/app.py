@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -251,6 +252,10 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
     for name, address in http_servers.addresses.items():
         runtime.endpoints[name] = address
     write_endpoints(config.data_dir, runtime.endpoints)
+    # What start-up built (modules, models, the scenario) lives as long as the
+    # process: keep it out of every later garbage collection.
+    gc.collect()
+    gc.freeze()
     for name, address in sorted(runtime.endpoints.items()):
         log.info("listening: %s on %s", name, address)
     try:

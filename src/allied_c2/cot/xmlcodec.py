@@ -9,6 +9,8 @@ every TAK client sends, and the original bytes are relayed as they came.
 
 from __future__ import annotations
 
+import functools
+
 from allied_c2.cot.errors import CotError
 from allied_c2.cot.event import CotEvent
 from allied_c2.cot.times import format_time, parse_time
@@ -47,9 +49,10 @@ def _parse_root(data: bytes) -> Element:
         raise CotError("malformed_xml", str(exc)[:200]) from None
     if root is None:
         raise CotError("malformed_xml", "empty document")
-    if has_dtd(root):
+    docinfo = root.getroottree().docinfo
+    if has_dtd(docinfo):
         raise CotError("dtd_forbidden")
-    encoding = root.getroottree().docinfo.encoding
+    encoding = docinfo.encoding
     if encoding and encoding.lower() not in _UTF8_NAMES:
         raise CotError("bad_encoding", f"encoding {encoding!r} is not UTF-8")
     return root
@@ -67,8 +70,10 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> CotEvent:
     get = root.get
     uid = check_uid(get("uid"))
     cot_type = check_type(get("type"))
-    time = parse_time(get("time"), "time")
-    start = parse_time(get("start"), "start")
+    time_text, start_text = get("time"), get("start")
+    time = parse_time(time_text, "time")
+    # Clients usually send start == time; datetimes are immutable, so share it.
+    start = time if start_text == time_text else parse_time(start_text, "start")
     stale = parse_time(get("stale"), "stale")
     check_times(time, start, stale)
     point: Element | None = None
@@ -104,6 +109,9 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> CotEvent:
         opex=get("opex"),
         detail=detail,
     )
+    if data.startswith(b"<event") and data.endswith(b"</event>"):
+        event._source_xml = data  # what the stream framer hands over: no copy needed
+        return event
     begin = _event_start(data)
     if begin >= 0:
         source = data[begin:].rstrip(_WHITESPACE)
@@ -117,11 +125,16 @@ def with_root_attributes(source: bytes, attributes: dict[str, str | None]) -> by
 
     The caller guarantees the attributes are absent, so no duplicate can arise.
     """
-    added = "".join(
-        f' {name}="{_attr(value)}"' for name, value in attributes.items() if value is not None
-    )
     head = len(b"<event")
-    return source[:head] + added.encode("utf-8") + source[head:]
+    return source[:head] + _attribute_text(tuple(attributes.items())) + source[head:]
+
+
+@functools.lru_cache(maxsize=1024)
+def _attribute_text(attributes: tuple[tuple[str, str | None], ...]) -> bytes:
+    # A relay stamps the same few markings on every event: render each once.
+    return "".join(
+        f' {name}="{_attr(value)}"' for name, value in attributes if value is not None
+    ).encode("utf-8")
 
 
 def _attr(value: str) -> str:

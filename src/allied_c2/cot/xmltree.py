@@ -44,8 +44,8 @@ def parse(data: bytes) -> Element:
     return etree.fromstring(data, parser)
 
 
-def has_dtd(root: Element) -> bool:
-    docinfo = root.getroottree().docinfo
+def has_dtd(docinfo: Any) -> bool:
+    """Whether a parsed document (its ``getroottree().docinfo``) declared a DTD."""
     return bool(docinfo.doctype) or docinfo.internalDTD is not None
 
 

@@ -209,7 +209,8 @@ class Hub:
             return
         if self._stamp and event.access is None:
             # Every item that leaves carries its marking, even when the sender omitted it.
-            event = event.with_marking(*marking_to_cot(marking))
+            # The event was decoded for this call and nobody else holds it yet.
+            event = event.with_marking(*marking_to_cot(marking), in_place=True)
         self.stats.events_in += 1
         if sender is not None:
             self._bind(sender, event)

@@ -114,7 +114,7 @@ class CotService:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._flush_now()
+        self.flush_now()
         for conn in list(self.connections):
             conn.close("server_stopping", "the server is shutting down")
         for server in self._servers:
@@ -177,9 +177,10 @@ class CotService:
             self._dirty or self._ingest_started is not None or len(self.hub.fanout)
         ):
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush_now)
+            asyncio.get_running_loop().call_soon(self.flush_now)
 
-    def _flush_now(self) -> None:
+    def flush_now(self) -> None:
+        """Write the broadcasts and queues waiting so far (normally once per loop turn)."""
         self._flush_scheduled = False
         try:
             self.hub.flush()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -30,9 +31,13 @@ _RETRIES = 3
 _LOGGED_FAILURES = 5
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EventRecord:
-    """One accepted event as stored; all times timezone-aware."""
+    """One accepted event as stored; all times timezone-aware.
+
+    Not frozen: the relay builds one per event, and a frozen dataclass's
+    ``__init__`` costs twice as much. Treat it as read-only all the same.
+    """
 
     uid: str
     type: str
@@ -53,7 +58,7 @@ class EventRecord:
     xml: bytes  # canonical XML of the event
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EventRecordRow(EventRecord):
     """A stored event: the record plus its row id (insertion order)."""
 
@@ -162,30 +167,32 @@ class EventWriter:
                 return
 
     def _write(self, batch: list[EventRecord]) -> None:
-        rows = [_as_row(record) for record in batch]
         for attempt in range(_RETRIES + 1):
             try:
                 with self._engine.begin() as connection:
                     self._insert.execute(connection, batch)
-                self.written += len(rows)
+                self.written += len(batch)
                 self.batches += 1
                 return
             except OperationalError as exc:
                 # Locked database or dropped connection: likely to pass, try again.
                 if attempt == _RETRIES:
                     log.error(
-                        "event batch of %d failed %d times: %s", len(rows), attempt + 1, _brief(exc)
+                        "event batch of %d failed %d times: %s",
+                        len(batch),
+                        attempt + 1,
+                        _brief(exc),
                     )
                     break
                 time.sleep(min(self._flush_interval, 1.0) * (attempt + 1))
             except Exception as exc:
                 log.warning(
-                    "event batch of %d failed (%s); storing one by one", len(rows), _brief(exc)
+                    "event batch of %d failed (%s); storing one by one", len(batch), _brief(exc)
                 )
                 break
         # One bad row must not cost the whole batch; a dead database costs it anyway.
         failed = 0
-        for row in rows:
+        for row in map(_as_row, batch):
             try:
                 with self._engine.begin() as connection:
                     connection.execute(_EVENTS.insert(), [row])
@@ -248,7 +255,7 @@ class BatchInsert:
         self._naive_text = dialect.name == "sqlite"
 
     def execute(self, connection: Connection, batch: list[EventRecord]) -> None:
-        time_of = _sqlite_time if self._naive_text else _aware_time
+        time_of = _sqlite_times() if self._naive_text else _aware_time
         rows = [
             (
                 r.uid,
@@ -274,10 +281,29 @@ class BatchInsert:
         connection.exec_driver_sql(self.sql, rows)
 
 
+def _sqlite_times() -> Callable[[datetime], str]:
+    """A converter to SQLite text that formats each distinct time of a batch once.
+
+    Formatting is most of a row's cost, and a batch repeats times: ``start`` is
+    usually ``time``, and an event-loop turn's events share ``received_at``.
+    """
+    texts: dict[datetime, str] = {}
+
+    def time_of(value: datetime) -> str:
+        text = texts.get(value)
+        if text is None:
+            text = texts[value] = _sqlite_time(value)
+        return text
+
+    return time_of
+
+
 def _sqlite_time(value: datetime) -> str:
+    """SQLAlchemy's SQLite DATETIME text (naive UTC), always with microseconds."""
+    if value.tzinfo is UTC:  # what the codecs produce: skip the conversion
+        return value.isoformat(" ", "microseconds")[:26]
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: pass a timezone-aware time")
-    # SQLAlchemy's SQLite DATETIME text, always with microseconds.
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
