@@ -79,12 +79,10 @@ def read_detail(detail: Element | None) -> DetailInfo:
     info = DetailInfo()
     if detail is None:
         return info
-    dest_callsigns: list[str] = []
-    dest_uids: list[str] = []
-    dest_missions: list[str] = []
-    dest_groups: list[str] = []
-    links: list[str] = []
-    dests: list[Element] = []
+    # Most events are positions with contact, group and track: test for those
+    # first, and make no lists unless addressing or links are present.
+    dests: list[Element] | None = None
+    links: list[str] | None = None
     for child in detail:
         tag = child.tag
         if tag == "contact":
@@ -93,21 +91,36 @@ def read_detail(detail: Element | None) -> DetailInfo:
         elif tag == "__group":
             info.group_name = child.get("name")
             info.group_role = child.get("role")
+        elif tag == "track":
+            info.course = _finite(child.get("course"))
+            info.speed = _finite(child.get("speed"))
         elif tag == "marti":
+            dests = dests or []
             dests.extend(d for d in child if d.tag == "dest")
         elif tag == "dest":
+            dests = dests or []
             dests.append(child)
         elif tag == "__chat":
             info.chat = _chat(child)
         elif tag == "link":
             uid = child.get("uid")
             if uid:
+                links = links or []
                 links.append(uid)
-        elif tag == "track":
-            info.course = _finite(child.get("course"))
-            info.speed = _finite(child.get("speed"))
         elif tag == "remarks":
             info.remarks = child.text or ""
+    if dests:
+        _read_dests(dests, info)
+    if links:
+        info.link_uids = tuple(links)
+    return info
+
+
+def _read_dests(dests: list[Element], info: DetailInfo) -> None:
+    dest_callsigns: list[str] = []
+    dest_uids: list[str] = []
+    dest_missions: list[str] = []
+    dest_groups: list[str] = []
     for dest in dests:
         for key, bucket in (
             ("callsign", dest_callsigns),
@@ -122,5 +135,3 @@ def read_detail(detail: Element | None) -> DetailInfo:
     info.dest_uids = tuple(dest_uids)
     info.dest_missions = tuple(dest_missions)
     info.dest_groups = tuple(dest_groups)
-    info.link_uids = tuple(links)
-    return info

@@ -34,11 +34,21 @@ def check_uid(uid: str | None) -> str:
 
 
 def check_type(cot_type: str | None) -> str:
+    if cot_type in _KNOWN_TYPES:
+        return cot_type
     if not cot_type:
         raise CotError("bad_type", "type is missing")
     if len(cot_type) > MAX_TYPE_LENGTH or _TYPE.fullmatch(cot_type) is None:
         raise CotError("bad_type", f"not a CoT type: {cot_type[:40]!r}")
+    if len(_KNOWN_TYPES) < _KNOWN_TYPES_MAX:
+        _KNOWN_TYPES.add(cot_type)
     return cot_type
+
+
+# Types already seen valid: a relay sees a few dozen types, billions of times.
+# Bounded so that a client inventing types cannot grow it without limit.
+_KNOWN_TYPES: set[str | None] = set()
+_KNOWN_TYPES_MAX = 4096
 
 
 def check_times(time: datetime, start: datetime, stale: datetime) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import TYPE_CHECKING, Protocol
 
 from allied_c2.cot.event import CotEvent, WireFormat
@@ -70,25 +71,55 @@ class Fanout:
             withheld += (len(pending) - len(allowed)) * len(receivers)
             if not allowed:
                 continue
-            senders = {id(item.exclude) for item in allowed if item.exclude is not None}
-            joined: dict[WireFormat, bytes] = {}
+            own: dict[int, list[int]] = {}  # sender -> positions of its items in `allowed`
+            for position, item in enumerate(allowed):
+                if item.exclude is not None:
+                    own.setdefault(id(item.exclude), []).append(position)
+            joined: dict[WireFormat, _Joined] = {}
             for receiver in receivers:
                 fmt = receiver.output_format
-                if id(receiver) in senders:
-                    own = [item for item in allowed if item.exclude is not receiver]
-                    if own:
-                        receiver.deliver(_join(own, fmt), own)
-                        delivered += len(own)
-                    continue
-                data = joined.get(fmt)
-                if data is None:
-                    data = joined[fmt] = _join(allowed, fmt)
-                receiver.deliver(data, allowed)
-                delivered += len(allowed)
+                batch = joined.get(fmt)
+                if batch is None:
+                    batch = joined[fmt] = _Joined(allowed, fmt)
+                mine = own.get(id(receiver))
+                if mine is None:
+                    receiver.deliver(batch.data, allowed)
+                    delivered += len(allowed)
+                elif len(mine) < len(allowed):
+                    items = [item for item in allowed if item.exclude is not receiver]
+                    receiver.deliver(batch.without(mine), items)
+                    delivered += len(items)
         return delivered, withheld
 
 
-def _join(items: list[Broadcast], fmt: WireFormat) -> bytes:
-    if fmt is WireFormat.XML:
-        return b"".join([item.event.xml_wire for item in items])
-    return b"".join([item.event.proto_wire for item in items])
+class _Joined:
+    """One audience's broadcasts joined in one wire format, and cut around a sender's own.
+
+    A sender's events in a turn are usually one run (it is read in one go), so
+    its copy is two slices of the shared bytes rather than a join of hundreds.
+    """
+
+    __slots__ = ("_ends", "data")
+
+    def __init__(self, items: list[Broadcast], fmt: WireFormat) -> None:
+        if fmt is WireFormat.XML:
+            wires = [item.event.xml_wire for item in items]
+        else:
+            wires = [item.event.proto_wire for item in items]
+        self.data = b"".join(wires)
+        self._ends = list(accumulate(map(len, wires)))
+
+    def without(self, positions: list[int]) -> bytes:
+        """The joined bytes minus the items at ``positions`` (ascending)."""
+        ends = self._ends
+        view = memoryview(self.data)
+        parts = []
+        start = 0
+        for position in positions:
+            cut = ends[position - 1] if position else 0
+            if cut > start:
+                parts.append(view[start:cut])
+            start = ends[position]
+        if start < len(self.data):
+            parts.append(view[start:])
+        return b"".join(parts)
