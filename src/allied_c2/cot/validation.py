@@ -34,6 +34,8 @@ def check_uid(uid: str | None) -> str:
 
 
 def check_type(cot_type: str | None) -> str:
+    if cot_type is None:
+        raise CotError("bad_type", "type is missing")
     if cot_type in _KNOWN_TYPES:
         return cot_type
     if not cot_type:
@@ -47,7 +49,7 @@ def check_type(cot_type: str | None) -> str:
 
 # Types already seen valid: a relay sees a few dozen types, billions of times.
 # Bounded so that a client inventing types cannot grow it without limit.
-_KNOWN_TYPES: set[str | None] = set()
+_KNOWN_TYPES: set[str] = set()
 _KNOWN_TYPES_MAX = 4096
 
 
