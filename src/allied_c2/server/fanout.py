@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from allied_c2.server.hub import Peer
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per event, and frozen __init__ costs 4x
 class Broadcast:
     event: CotEvent
     marking: Marking
