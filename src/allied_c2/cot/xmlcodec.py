@@ -49,6 +49,10 @@ def _parse_root(data: bytes) -> Element:
         raise CotError("malformed_xml", str(exc)[:200]) from None
     if root is None:
         raise CotError("malformed_xml", "empty document")
+    if data.startswith(b"<event"):
+        # What the stream framer hands over. With the root element first there is
+        # no room for a DOCTYPE, and with no declaration or BOM libxml2 read UTF-8.
+        return root
     docinfo = root.getroottree().docinfo
     if has_dtd(docinfo):
         raise CotError("dtd_forbidden")
