@@ -2,12 +2,13 @@
 
 A broadcast goes to every connected client the marking allows. Handing each
 event to each client separately costs the relay per delivery; instead the hub
-records the turn's broadcasts here, and at the end of the turn each audience
-(clients with the same principal and wire format) gets the joined bytes of what
-it may see: one join per audience, one write per client. A client that sent
-some of the turn's events gets its own join without them; a client that is
-behind (its transport paused, or a queue already waiting) takes the events one
-by one into its queue, where positions coalesce.
+records the turn's broadcasts here, and at the end of the turn (or every
+``FANOUT_SLICE`` events of a busy one, see connection.py) each audience (clients
+with the same principal and wire format) gets the joined bytes of what it may
+see: one join per audience, one write per client. A client that sent some of
+the turn's events gets those bytes with its own events cut out; a client that
+is behind (its transport paused, or a queue already waiting) takes the events
+one by one into its queue, where positions coalesce.
 """
 
 from __future__ import annotations
