@@ -104,6 +104,17 @@ TARGETS = (
 def saturation_ratio(results: dict[str, Any], reference: str = RAW) -> float | None:
     ours = _get(results, "scenarios", "saturation", ALLIED, "receiver_deliveries_per_s")
     raw = _get(results, "scenarios", "saturation", reference, "receiver_deliveries_per_s")
+    return _ratio(ours, raw)
+
+
+def pair_ratio(pair: dict[str, Any], reference: str = RAW) -> float | None:
+    """allied-c2 / reference for one back-to-back saturation pair (see run.py)."""
+    ours = (pair.get(ALLIED) or {}).get("receiver_deliveries_per_s")
+    raw = (pair.get(reference) or {}).get("receiver_deliveries_per_s")
+    return _ratio(ours, raw)
+
+
+def _ratio(ours: Any, raw: Any) -> float | None:
     if not isinstance(ours, int | float) or not isinstance(raw, int | float) or raw <= 0:
         return None
     return round(float(ours) / float(raw), 3)
@@ -120,10 +131,12 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
             {"key": t.key, "what": t.what, "target": t.target, "measured": measured, "pass": passed}
         )
     ratio = saturation_ratio(results)
+    pairs = results.get("saturation_pairs") or []
     rows.append(
         {
             "key": "saturation_ratio",
-            "what": "saturation: allied-c2 / raw relay",
+            "what": "saturation: allied-c2 / raw relay"
+            + (f" (median of {len(pairs)} pairs)" if len(pairs) > 1 else ""),
             "target": "≥ 0.70",
             "measured": {ALLIED: ratio},
             "pass": None if ratio is None else ratio >= 0.70,
@@ -180,9 +193,21 @@ def render(results: dict[str, Any], console: Console | None = None) -> None:
         cells = [_fmt(row["measured"].get(name)) for name in TARGETS_ORDER]
         table.add_row(row["what"], row["target"], *cells, verdict)
     console.print(table)
+    pairs = pairs_line(results)
+    if pairs:
+        console.print(pairs)
     notes = results.get("notes") or []
     for note in notes:
         console.print(f"[dim]note:[/] {note}")
+
+
+def pairs_line(results: dict[str, Any]) -> str | None:
+    """Every saturation pair's ratio, so the spread behind the median is visible."""
+    pairs = results.get("saturation_pairs") or []
+    if len(pairs) < 2:
+        return None
+    ratios = ", ".join(_fmt(pair.get("ratio")) for pair in pairs)
+    return f"saturation pairs, allied-c2 / raw relay in run order: {ratios}"
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -203,6 +228,9 @@ def markdown(results: dict[str, Any]) -> str:
         f" (pinned: {machine.get('pinned')}), allied-c2 {versions.get('allied-c2')}"
         f" ({versions.get('git')}), taky {versions.get('taky') or '–'}."
     )
+    pairs = pairs_line(results)
+    if pairs:
+        lines.append(f"- {pairs}")
     for note in results.get("notes") or []:
         lines.append(f"- {note}")
     return "\n".join(lines) + "\n"

@@ -210,15 +210,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             taky_script = script
             servers.append((TAKY, lambda d: start_taky(taky_script, d, pinned)))
 
-    runs = {"medium": scenarios.medium, "saturation": scenarios.saturation}
-    for scenario, run in runs.items():
-        if scenario in only:
-            for name, start in servers:
-                await bench.step(scenario, name, run, start)
-            if scenario == "saturation":
-                # The same relay writing event by event, for comparison (see rawrelay.py).
-                per_event = starter(start_rawrelay_per_event)
-                await bench.step(scenario, RAW_PER_EVENT, run, per_event)
+    if "medium" in only:
+        for name, start in servers:
+            await bench.step("medium", name, scenarios.medium, start)
+    if "saturation" in only:
+        pairs = args.saturation_pairs or (1 if args.smoke else 3)
+        await saturation_pairs(bench, servers[:2], pairs)
+        for name, start in servers[2:]:
+            await bench.step("saturation", name, scenarios.saturation, start)
+        # The same relay writing event by event, for comparison (see rawrelay.py).
+        per_event = starter(start_rawrelay_per_event)
+        await bench.step("saturation", RAW_PER_EVENT, scenarios.saturation, per_event)
     if "idle" in only:
         for name, start in servers[:2]:  # taky's memory per connection is not the question
             await bench.step("idle", name, scenarios.idle, start)
@@ -233,6 +235,36 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return bench.results
 
 
+async def saturation_pairs(
+    bench: Bench, servers: list[tuple[str, scenarios.Starter]], pairs: int
+) -> None:
+    """Run the raw relay and allied-c2 back to back ``pairs`` times; keep the median pair.
+
+    On a small VM one saturation run can differ from the next by ±5 %, which is
+    the whole margin of the ratio target; the median of a few back-to-back pairs
+    is the figure to trust. Every pair's figures are kept in ``saturation_pairs``.
+    """
+    runs: list[dict[str, Any]] = []
+    for _ in range(max(1, pairs)):
+        pair: dict[str, Any] = {}
+        for name, start in servers:
+            await bench.step("saturation", name, scenarios.saturation, start)
+            pair[name] = bench.results["scenarios"]["saturation"][name]
+        runs.append(pair)
+    ratios = [report.pair_ratio(pair) for pair in runs]
+    judged = [(r, i) for i, r in enumerate(ratios) if r is not None]
+    if judged:
+        judged.sort()
+        median = runs[judged[(len(judged) - 1) // 2][1]]
+        bench.results["scenarios"]["saturation"].update(median)
+    bench.results["saturation_pairs"] = [
+        {name: run.get("receiver_deliveries_per_s") for name, run in pair.items()}
+        | {"ratio": ratio}
+        for pair, ratio in zip(runs, ratios, strict=True)
+    ]
+    bench.save()
+
+
 def cli(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description="allied-c2 benchmarks")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench")
@@ -244,6 +276,13 @@ def cli(argv: list[str] | None = None) -> int:
         "--marking", default="", help="access= on every event (default: unmarked, as ATAK sends)"
     )
     parser.add_argument("--sim-requests", type=int, default=5_000)
+    parser.add_argument(
+        "--saturation-pairs",
+        type=int,
+        default=None,
+        help="raw relay / allied-c2 saturation pairs to run, the median pair reported "
+        "(default 3; 1 with --smoke)",
+    )
     parser.add_argument(
         "--nice",
         type=int,
