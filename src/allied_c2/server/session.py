@@ -20,7 +20,7 @@ from allied_c2.cot.special import is_control, is_ping, pong
 from allied_c2.cot.xmlcodec import parse_xml
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per event, and a frozen __init__ costs 3x
 class Received:
     """A valid event the client sent, for the relay."""
 
@@ -162,6 +162,11 @@ class ClientSession:
     def _dispatch(
         self, event: CotEvent, frame: XmlFrame | ProtoFrame, now: datetime, out: list[SessionEvent]
     ) -> None:
+        if not event.type.startswith("t-"):
+            # Negotiation, pings and control types are all "t-…": the rest is traffic.
+            size = len(frame.data) if isinstance(frame, XmlFrame) else len(frame.payload)
+            out.append(Received(event, size))
+            return
         step = self._negotiation.handle(event, now)
         if step.reply is not None:
             out.append(Reply(step.reply))
