@@ -2,59 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from lxml import etree
+from datetime import timedelta
 
 from allied_c2.cot.detail import ChatInfo
 from allied_c2.cot.event import CotEvent
-
-T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-
-DETAIL = (
-    "<detail>"
-    "<contact callsign='ALPHA' endpoint='*:-1:stcp'/>"
-    "<__group name='Cyan' role='Team Lead'/>"
-    "<track course='90.5' speed='3.25'/>"
-    "<marti><dest callsign='BRAVO'/><dest uid='u-2'/><dest mission='m-1'/>"
-    "<dest group='g-1'/></marti>"
-    "<__chat chatroom='Cyan' id='room-1' senderCallsign='ALPHA' parent='p' messageId='m'>"
-    "<chatgrp id='room-1' uid0='u-1' uid1='u-2'/></__chat>"
-    "<link uid='parent-1'/>"
-    "<remarks>on station</remarks>"
-    "</detail>"
-)
+from tests.support.cot import EVERY_FIELD_TIME as T0
+from tests.support.cot import every_field_event
 
 
 def test_create_puts_every_value_in_its_own_field() -> None:
-    detail = etree.fromstring(DETAIL)
-    event = CotEvent.create(
-        uid="u-1",
-        type="a-f-G-U-C",
-        how="m-g",
-        time=T0,
-        start=T0 + timedelta(seconds=1),
-        stale=T0 + timedelta(minutes=5),
-        lat=35.5,
-        lon=139.5,
-        hae=10.0,
-        ce=4.0,
-        le=6.0,
-        access="UNCLASSIFIED",
-        caveat="FOUO",
-        releasable_to="USA JPN",
-        qos="1-r-c",
-        opex="e-exercise",
-        detail=detail,
-    )
+    event = every_field_event()
     assert (event.uid, event.type, event.how) == ("u-1", "a-f-G-U-C", "m-g")
     assert (event.time, event.start, event.stale) == (
         T0,
         T0 + timedelta(seconds=1),
         T0 + timedelta(minutes=5),
     )
-    assert (event.lat, event.lon, event.hae, event.ce, event.le) == (35.5, 139.5, 10.0, 4.0, 6.0)
-    assert (event.access, event.caveat, event.releasable_to) == ("UNCLASSIFIED", "FOUO", "USA JPN")
+    assert (event.lat, event.lon, event.hae, event.ce, event.le) == (35.5, 139.25, 12.5, 4.0, 6.0)
+    assert (event.access, event.caveat, event.releasable_to) == ("SECRET", "REL TO", "USA JPN")
     assert (event.qos, event.opex) == ("1-r-c", "e-exercise")
     assert (event.callsign, event.endpoint) == ("ALPHA", "*:-1:stcp")
     assert (event.group_name, event.group_role) == ("Cyan", "Team Lead")
@@ -74,7 +39,7 @@ def test_create_puts_every_value_in_its_own_field() -> None:
     )
     assert event.link_uids == ("parent-1",)
     assert event.remarks == "on station"
-    assert event.detail is detail
+    assert event.detail is not None and event.detail.tag == "detail"
 
 
 def test_create_without_detail_leaves_detail_fields_empty() -> None:

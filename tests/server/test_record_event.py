@@ -3,36 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from allied_c2.app import build_runtime
 from allied_c2.config import Config
-from allied_c2.cot.event import CotEvent
 from allied_c2.security.markings import marking_from_cot
 from allied_c2.security.principals import Principal
-
-T0 = datetime(2026, 11, 26, 9, 0, 0, 125000, tzinfo=UTC)
+from tests.support.cot import EVERY_FIELD_TIME as T0
+from tests.support.cot import every_field_event
 
 
 async def test_record_event_puts_each_value_in_its_column(tmp_path: Path) -> None:
     config = Config(data_dir=tmp_path, cot_tcp=None, cot_tls=None, http=None)
     runtime = build_runtime(config)
     try:
-        event = CotEvent.create(
-            uid="u-1",
-            type="a-f-G-U-C",
-            how="m-g",
-            time=T0,
-            start=T0 + timedelta(seconds=1),
-            stale=T0 + timedelta(minutes=5),
-            lat=35.5,
-            lon=139.25,
-            hae=12.5,
-            access="SECRET",
-            caveat="REL TO",
-            releasable_to="USA JPN",
-        )
+        event = every_field_event()
         marking = marking_from_cot(
             event.access, event.caveat, event.releasable_to, runtime.policy
         ).with_originator("JPN")

@@ -15,6 +15,47 @@ from allied_c2.cot.framing import FramingError, ProtoFrame, StreamFramer, XmlFra
 from allied_c2.cot.protocodec import parse_proto
 from allied_c2.cot.xmlcodec import parse_xml
 
+EVERY_FIELD_TIME = datetime(2026, 11, 26, 9, 0, 0, 125000, tzinfo=UTC)
+EVERY_FIELD_DETAIL = (
+    "<detail>"
+    "<contact callsign='ALPHA' endpoint='*:-1:stcp'/>"
+    "<__group name='Cyan' role='Team Lead'/>"
+    "<track course='90.5' speed='3.25'/>"
+    "<marti><dest callsign='BRAVO'/><dest uid='u-2'/><dest mission='m-1'/>"
+    "<dest group='g-1'/></marti>"
+    "<__chat chatroom='Cyan' id='room-1' senderCallsign='ALPHA' parent='p' messageId='m'>"
+    "<chatgrp id='room-1' uid0='u-1' uid1='u-2'/></__chat>"
+    "<link uid='parent-1'/>"
+    "<remarks>on station</remarks>"
+    "</detail>"
+)
+
+
+def every_field_event() -> CotEvent:
+    """An event with a distinct value in every field, for tests of where each one lands."""
+    from lxml import etree
+
+    t0 = EVERY_FIELD_TIME
+    return CotEvent.create(
+        uid="u-1",
+        type="a-f-G-U-C",
+        how="m-g",
+        time=t0,
+        start=t0 + timedelta(seconds=1),
+        stale=t0 + timedelta(minutes=5),
+        lat=35.5,
+        lon=139.25,
+        hae=12.5,
+        ce=4.0,
+        le=6.0,
+        access="SECRET",
+        caveat="REL TO",
+        releasable_to="USA JPN",
+        qos="1-r-c",
+        opex="e-exercise",
+        detail=etree.fromstring(EVERY_FIELD_DETAIL),
+    )
+
 
 def iso(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
