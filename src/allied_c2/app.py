@@ -242,8 +242,6 @@ def _build_alliance(runtime: Runtime, engine: Any, clock: Clock | None) -> None:
 
 async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
     """Start every listener, write ``endpoints.json``, run until ``stop`` is set."""
-    from allied_c2.web.serving import start_http
-
     config = runtime.config
     restored = runtime.restore_picture()
     if restored:
@@ -251,9 +249,14 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
     runtime.endpoints = await runtime.service.start()
     if runtime.decisions is not None:
         await runtime.decisions.start()  # reload requests, re-arm deadlines, re-mark
-    http_servers = await start_http(runtime)
-    for name, address in http_servers.addresses.items():
-        runtime.endpoints[name] = address
+    http_servers = None
+    if config.http is not None or config.https is not None:
+        # The web stack (FastAPI, pydantic, uvicorn: about 18 MB) loads only when it
+        # serves; a relay-only node started with --http off --https off does without.
+        from allied_c2.web.serving import start_http
+
+        http_servers = await start_http(runtime)
+        runtime.endpoints.update(http_servers.addresses)
     write_endpoints(config.data_dir, runtime.endpoints)
     # What start-up built (modules, models, the scenario) lives as long as the
     # process: keep it out of every later garbage collection.
@@ -265,7 +268,8 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
         await stop.wait()
     finally:
         log.info("stopping")
-        await http_servers.stop()
+        if http_servers is not None:
+            await http_servers.stop()
         await runtime.service.stop()
         if runtime.decisions is not None:
             runtime.decisions.stop()
