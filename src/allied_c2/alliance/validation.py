@@ -20,8 +20,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from allied_c2.alliance import parameters as params
 from allied_c2.alliance.graphcheck import command_problems
 from allied_c2.alliance.located import Located, Path_, parse
@@ -172,6 +170,10 @@ class _Checker:
                             )
 
     def check_schema(self, data: object) -> None:
+        # Imported here: jsonschema and its referencing stack cost about 3 MB, and a
+        # server started without a scenario never validates one.
+        import jsonschema
+
         validator = jsonschema.Draft202012Validator(scenario_schema())
         for error in validator.iter_errors(data):
             path: Path_ = tuple(error.absolute_path)
