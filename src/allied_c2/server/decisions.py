@@ -25,22 +25,19 @@ from allied_c2.alliance.clock import Clock
 from allied_c2.alliance.lifecycle import SYSTEM, Accepted, Action, RequestMachine, Step
 from allied_c2.alliance.requests import RequestError
 from allied_c2.alliance.routing import RoutingError, route
-from allied_c2.security.decision import may_send
-from allied_c2.security.markings import (
-    Marking,
-    MarkingError,
-    marking_to_cot,
-    parse_banner,
-)
+from allied_c2.security.markings import Marking, MarkingError, marking_to_cot, parse_banner
 from allied_c2.security.principals import Principal
 from allied_c2.server.alliance_context import AllianceContext
 from allied_c2.server.request_rules import (
     ACTION_ROLES,
     SUBMIT_ROLES,
+    DecisionError,
     build_request,
     not_entitled,
     parties,
     raises_release,
+    require_acting_for,
+    sender_marking,
 )
 from allied_c2.server.request_views import marker_event, request_json
 from allied_c2.store.requests import RequestRecord, RequestStore, request_id
@@ -49,15 +46,6 @@ log = logging.getLogger("allied_c2.decisions")
 
 # The loop timer never sleeps longer than this, so a wall clock that jumps is noticed.
 MAX_TIMER_SECONDS = 300.0
-
-
-class DecisionError(Exception):
-    """A refused call: ``status`` is the HTTP status, ``reason`` one line for the caller."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 class ScaledClock:
@@ -202,15 +190,7 @@ class DecisionService:
         originator = str(body.get("originator") or "")
         if not releases.may_see(originator, principal, self.hub.releases.decide):
             raise DecisionError(422, f"unknown originating organisation {originator!r}")
-        if not principal.has_role("admin") and (
-            principal.organisation is None
-            or principal.organisation not in structure.chain_of_command(originator)
-        ):
-            raise DecisionError(
-                403,
-                f"{principal.callsign} ({principal.organisation or 'no organisation'}) is not "
-                f"{originator} or in its chain of command",
-            )
+        require_acting_for(principal, originator, structure)
         marking = self._submitted_marking(principal, body, originator)
         now = self.clock.now()
         seq = self.store.next_seq()
@@ -249,14 +229,7 @@ class DecisionService:
     def _submitted_marking(
         self, principal: Principal, body: Mapping[str, Any], originator: str
     ) -> Marking:
-        try:
-            marking = parse_banner(str(body.get("marking") or ""), self.policy, strict=False)
-        except MarkingError as exc:
-            raise DecisionError(422, f"marking: {exc}") from None
-        marking = marking.with_originator(principal.nation)
-        decision = may_send(marking, principal, self.policy)
-        if not decision.allowed:
-            raise DecisionError(403, f"marking {marking.banner()}: {decision.reason}")
+        marking = sender_marking(str(body.get("marking") or ""), principal, self.policy)
         assert self.releases is not None
         record = self.releases.markings.get(originator)
         if record is not None and raises_release(marking, record, self.policy):

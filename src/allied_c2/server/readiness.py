@@ -25,12 +25,16 @@ from allied_c2.alliance.readiness import (
     rollup,
     rollup_by_nation,
 )
-from allied_c2.security.decision import may_send
 from allied_c2.security.markings import Marking, MarkingError, marking_to_cot, parse_banner
 from allied_c2.security.markings import rollup as rollup_markings
 from allied_c2.security.principals import Principal
 from allied_c2.server.alliance_context import AllianceContext
-from allied_c2.server.decisions import DecisionError
+from allied_c2.server.request_rules import (
+    DecisionError,
+    raises_release,
+    require_acting_for,
+    sender_marking,
+)
 from allied_c2.server.structure import StructureReleases
 from allied_c2.store.readiness import ReadinessRecord, ReadinessStore
 
@@ -120,27 +124,12 @@ class ReadinessService:
         decide = self.hub.releases.decide
         if not releases.may_see(unit, principal, decide):
             raise DecisionError(422, f"unknown unit {unit!r}")
-        if not principal.has_role("admin") and (
-            principal.organisation is None
-            or principal.organisation not in structure.chain_of_command(unit)
-        ):
-            raise DecisionError(
-                403,
-                f"{principal.callsign} ({principal.organisation or 'no organisation'}) is not "
-                f"{unit} or in its chain of command",
-            )
+        require_acting_for(principal, unit, structure)
         floor = releases.markings[unit]
         assert floor is not None  # may_see passed
         banner = str(body.get("marking") or floor.banner())
-        try:
-            marking = parse_banner(banner, self.policy, strict=False)
-        except MarkingError as exc:
-            raise DecisionError(422, f"marking: {exc}") from None
-        marking = marking.with_originator(principal.nation)
-        decision = may_send(marking, principal, self.policy)
-        if not decision.allowed:
-            raise DecisionError(403, f"marking {marking.banner()}: {decision.reason}")
-        if rollup_markings([marking, floor], self.policy).banner() != marking.banner():
+        marking = sender_marking(banner, principal, self.policy)
+        if raises_release(marking, floor, self.policy):
             raise DecisionError(422, f"a report on {unit} must be marked at least {floor.banner()}")
         now = self.clock.now()
         try:

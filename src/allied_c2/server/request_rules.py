@@ -2,7 +2,8 @@
 
 The lifecycle decides which organisation may take which action; these rules add
 the person: the role each action needs and the organisation a principal acts
-for. Documented in docs/decisions.md.
+for. Readiness reports follow the same rules for who may report and how a
+report is marked. Documented in docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -12,10 +13,22 @@ from datetime import datetime
 from typing import Any
 
 from allied_c2.alliance.lifecycle import Action, RequestMachine
-from allied_c2.alliance.model import Location, Urgency
+from allied_c2.alliance.model import Location, Structure, Urgency
 from allied_c2.alliance.requests import DecisionRequest, RequestError, parse_instant
-from allied_c2.security.markings import Marking, rollup
+from allied_c2.security.decision import may_send
+from allied_c2.security.markings import Marking, MarkingError, parse_banner, rollup
 from allied_c2.security.policy import SecurityPolicy
+from allied_c2.security.principals import Principal
+
+
+class DecisionError(Exception):
+    """A refused call: ``status`` is the HTTP status, ``reason`` one line for the caller."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
 
 SUBMIT_ROLES = ("operator", "commander")
 # Deciding needs a commander; moving a request along or commenting, a staff operator.
@@ -60,6 +73,37 @@ def build_request(
 def raises_release(marking: Marking, floor: Marking, policy: SecurityPolicy) -> bool:
     """Whether marking a request ``marking`` would release it more widely than ``floor``."""
     return rollup([marking, floor], policy).banner() != marking.banner()
+
+
+def require_acting_for(principal: Principal, org: str, structure: Structure) -> None:
+    """Refuse (403) unless ``principal`` may submit or report for ``org``.
+
+    An admin may act for any organisation; anyone else only for ``org`` itself or
+    an organisation in its chain of command.
+    """
+    if principal.has_role("admin"):
+        return
+    if principal.organisation is None or principal.organisation not in structure.chain_of_command(
+        org
+    ):
+        raise DecisionError(
+            403,
+            f"{principal.callsign} ({principal.organisation or 'no organisation'}) is not "
+            f"{org} or in its chain of command",
+        )
+
+
+def sender_marking(banner: str, principal: Principal, policy: SecurityPolicy) -> Marking:
+    """The marking a caller gave, with its nation as originator, if it may send at it."""
+    try:
+        marking = parse_banner(banner, policy, strict=False)
+    except MarkingError as exc:
+        raise DecisionError(422, f"marking: {exc}") from None
+    marking = marking.with_originator(principal.nation)
+    decision = may_send(marking, principal, policy)
+    if not decision.allowed:
+        raise DecisionError(403, f"marking {marking.banner()}: {decision.reason}")
+    return marking
 
 
 def parties(machine: RequestMachine) -> set[str]:

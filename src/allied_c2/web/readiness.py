@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from allied_c2.security.markings import Marking
-from allied_c2.server.decisions import DecisionError
+from allied_c2.server.request_rules import DecisionError
 from allied_c2.web.auth import CurrentPrincipal, runtime_of
 from allied_c2.web.items import banner_of
 from allied_c2.web.requests import _body
