@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from allied_c2.cli.remote import (
+    DEFAULT_DATA_DIR,
     Api,
     JsonOption,
     RemoteDataDirOption,
     TokenOption,
     UrlOption,
     fail,
+    out,
+    print_banner,
     print_json,
 )
 
 app = typer.Typer(help="Unit readiness on a running server", no_args_is_help=True)
-out = Console()
-DEFAULT_DIR = Path("var")
-
-
-def _banner(text: str) -> None:
-    out.print(f"[bold]{text}[/bold]", justify="center")
 
 
 def _mets(values: list[str]) -> list[dict[str, str]]:
@@ -58,7 +53,7 @@ def report(
     ] = None,
     url: UrlOption = None,
     token: TokenOption = None,
-    data_dir: RemoteDataDirOption = DEFAULT_DIR,
+    data_dir: RemoteDataDirOption = DEFAULT_DATA_DIR,
     as_json: JsonOption = False,
 ) -> None:
     """Post a readiness report for a unit in your chain of command."""
@@ -88,7 +83,7 @@ def report(
 def list_reports(
     url: UrlOption = None,
     token: TokenOption = None,
-    data_dir: RemoteDataDirOption = DEFAULT_DIR,
+    data_dir: RemoteDataDirOption = DEFAULT_DATA_DIR,
     as_json: JsonOption = False,
 ) -> None:
     """Each unit's latest report that you may see."""
@@ -96,7 +91,7 @@ def list_reports(
     if as_json:
         print_json(data)
         return
-    _banner(data["banner"])
+    print_banner(data["banner"])
     table = Table("unit", "level", "P", "S", "R", "T", "reported", "stale", "marking")
     for rep in data["reports"]:
         table.add_row(
@@ -108,7 +103,7 @@ def list_reports(
             rep["marking"]["portion"],
         )
     out.print(table)
-    _banner(data["banner"])
+    print_banner(data["banner"])
 
 
 @app.command("rollup")
@@ -117,7 +112,7 @@ def rollup(
     by_nation: Annotated[bool, typer.Option("--by-nation", help="One roll-up per nation")] = False,
     url: UrlOption = None,
     token: TokenOption = None,
-    data_dir: RemoteDataDirOption = DEFAULT_DIR,
+    data_dir: RemoteDataDirOption = DEFAULT_DATA_DIR,
     as_json: JsonOption = False,
 ) -> None:
     """Readiness rolled up over the reports you may see."""
@@ -129,7 +124,7 @@ def rollup(
         print_json(data)
         return
     rows = data["nations"] if by_nation else {data["org"]: data}
-    _banner(data["banner"])
+    print_banner(data["banner"])
     table = Table("scope", "units", "reported", "stale", "missing", "worst", "C-1..C-5")
     for name, item in rows.items():
         table.add_row(
@@ -143,4 +138,4 @@ def rollup(
         )
     out.print(table)
     out.print(f"({data['note']})")
-    _banner(data["banner"])
+    print_banner(data["banner"])

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 TOKEN_ENV = "ALLIED_C2_TOKEN"
+DEFAULT_DATA_DIR = Path("var")
 
 UrlOption = Annotated[
     str | None,
@@ -31,6 +32,7 @@ RemoteDataDirOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the server's JSON")]
 
 err = Console(stderr=True)
+out = Console()
 
 
 def fail(message: str) -> NoReturn:
@@ -73,3 +75,8 @@ class Api:
 
 def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def print_banner(text: str) -> None:
+    """A response's classification banner (the server's roll-up), centred in bold."""
+    out.print(f"[bold]{text}[/bold]", justify="center")

@@ -2,34 +2,29 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Column, Table
 
 from allied_c2.cli.remote import (
+    DEFAULT_DATA_DIR,
     Api,
     JsonOption,
     RemoteDataDirOption,
     TokenOption,
     UrlOption,
+    out,
+    print_banner,
     print_json,
 )
 
 app = typer.Typer(help="Decision requests on a running server", no_args_is_help=True)
-out = Console()
-DEFAULT_DIR = Path("var")
-
-
-def _banner(text: str) -> None:
-    out.print(f"[bold]{text}[/bold]", justify="center")
 
 
 def _show(request: dict[str, Any]) -> None:
     banner = request["marking"]["banner"] if request.get("marking") else "?"
-    _banner(banner)
+    print_banner(banner)
     out.print(
         f"[bold]{request['id']}[/bold] {request['kind_title']} from {request['originator']}"
         f" ({request['urgency']})"
@@ -58,7 +53,7 @@ def _show(request: dict[str, Any]) -> None:
     out.print(table)
     if "allowed_actions" in request:
         out.print(f"you may: {', '.join(request['allowed_actions']) or 'nothing'}")
-    _banner(banner)
+    print_banner(banner)
 
 
 @app.command("submit")
@@ -75,7 +70,7 @@ def submit(
     lon: Annotated[float | None, typer.Option("--lon")] = None,
     url: UrlOption = None,
     token: TokenOption = None,
-    data_dir: RemoteDataDirOption = DEFAULT_DIR,
+    data_dir: RemoteDataDirOption = DEFAULT_DATA_DIR,
     as_json: JsonOption = False,
 ) -> None:
     """Submit a request; it is routed and its first holder's deadline armed."""
@@ -101,7 +96,7 @@ def list_requests(
     state: Annotated[str | None, typer.Option("--state", help="Only this state")] = None,
     url: UrlOption = None,
     token: TokenOption = None,
-    data_dir: RemoteDataDirOption = DEFAULT_DIR,
+    data_dir: RemoteDataDirOption = DEFAULT_DATA_DIR,
     as_json: JsonOption = False,
 ) -> None:
     """The requests you may see."""
@@ -110,7 +105,7 @@ def list_requests(
     if as_json:
         print_json(data)
         return
-    _banner(data["banner"])
+    print_banner(data["banner"])
     table = Table(
         Column("id", no_wrap=True),
         "kind",
@@ -133,7 +128,7 @@ def list_requests(
             ", ".join(r.get("allowed_actions", [])),
         )
     out.print(table)
-    _banner(data["banner"])
+    print_banner(data["banner"])
 
 
 @app.command("show")
@@ -141,7 +136,7 @@ def show(
     request_id: Annotated[str, typer.Argument(help="e.g. REQ-0001")],
     url: UrlOption = None,
     token: TokenOption = None,
-    data_dir: RemoteDataDirOption = DEFAULT_DIR,
+    data_dir: RemoteDataDirOption = DEFAULT_DATA_DIR,
     as_json: JsonOption = False,
 ) -> None:
     """One request with its history and what you may do with it."""
@@ -164,7 +159,7 @@ def act(
     reason: Annotated[str, typer.Option("--reason", help="Required for deny/return/…")] = "",
     url: UrlOption = None,
     token: TokenOption = None,
-    data_dir: RemoteDataDirOption = DEFAULT_DIR,
+    data_dir: RemoteDataDirOption = DEFAULT_DATA_DIR,
     as_json: JsonOption = False,
 ) -> None:
     """Act on a request your organisation holds."""
