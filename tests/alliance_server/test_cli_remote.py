@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.alliance_server.conftest import SCENARIOS
-from tests.support.server import ServerProcess, cli
+from tests.support.server import ServerProcess, add_user, cli
 
 
 @pytest.fixture(scope="module")
@@ -22,22 +22,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dic
         ("GROUND-OPS", "JPN", "operator", "gcc"),
         ("KAMI", "JPN", "commander", "gcc"),
     ):
-        cli(
-            "user",
-            "add",
-            "--data-dir",
-            str(data),
-            "--callsign",
-            callsign,
-            "--nation",
-            nation,
-            "--clearance",
-            "SECRET",
-            "--role",
-            role,
-            "--org",
-            org,
-        )
+        add_user(data, callsign, nation, "SECRET", roles=(role,), org=org)
         tokens[callsign] = cli("token", "create", "--data-dir", str(data), callsign).stdout.strip()
     server = ServerProcess(data, "--scenario", str(SCENARIOS / "alliance-jfhq.yaml")).start()
     yield data, tokens

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.server import ServerProcess, cli
+from tests.support.server import ServerProcess, add_user, cli
 
 
 @pytest.fixture(scope="module")
@@ -21,20 +21,7 @@ def coalition(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server
         ("AGILA", "PHL", "CONFIDENTIAL"),
         ("REVOKED", "USA", "SECRET"),
     ):
-        cli(
-            "user",
-            "add",
-            "--data-dir",
-            str(data),
-            "--callsign",
-            callsign,
-            "--nation",
-            nation,
-            "--clearance",
-            clearance,
-            "--out",
-            str(certs),
-        )
+        add_user(data, callsign, nation, clearance, out=certs)
     server = ServerProcess(data, tls=True).start()
     yield server, certs
     server.stop()

@@ -21,7 +21,7 @@ import pytest_asyncio
 import websockets
 
 from tests.support.cot import CotClient, client_tls, direct_chat, marker, pli
-from tests.support.server import ServerProcess, cli
+from tests.support.server import ServerProcess, add_user, cli
 
 USERS = {
     "SENDER": ("USA", "SECRET"),
@@ -70,20 +70,7 @@ def coalition(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coalition]:
     certs = data / "certs"
     tokens: dict[str, str] = {}
     for name, (nation, clearance) in USERS.items():
-        cli(
-            "user",
-            "add",
-            "--data-dir",
-            str(data),
-            "--callsign",
-            name,
-            "--nation",
-            nation,
-            "--clearance",
-            clearance,
-            "--out",
-            str(certs),
-        )
+        add_user(data, name, nation, clearance, out=certs)
         tokens[name] = cli("token", "create", "--data-dir", str(data), name).stdout.strip()
     server = ServerProcess(data, "--https", "127.0.0.1:0", tls=True).start()
     yield Coalition(server, certs, tokens)

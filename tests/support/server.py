@@ -36,6 +36,28 @@ def cli(
     return result
 
 
+def add_user(
+    data_dir: Path,
+    callsign: str,
+    nation: str,
+    clearance: str,
+    *,
+    roles: tuple[str, ...] = (),
+    org: str | None = None,
+    out: Path | None = None,
+) -> None:
+    """``allied-c2 user add`` with the given identity (and certificate files in ``out``)."""
+    args = ["user", "add", "--data-dir", str(data_dir), "--callsign", callsign]
+    args += ["--nation", nation, "--clearance", clearance]
+    for role in roles:
+        args += ["--role", role]
+    if org is not None:
+        args += ["--org", org]
+    if out is not None:
+        args += ["--out", str(out)]
+    cli(*args)
+
+
 class ServerProcess:
     def __init__(
         self, data_dir: Path, *extra: str, tls: bool = False, http: bool = True, udp: bool = False

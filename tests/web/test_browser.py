@@ -25,7 +25,7 @@ import pytest
 
 from allied_c2.security.markings import parse_banner, rollup
 from tests.support.cot import client_tls, iso
-from tests.support.server import ROOT, ServerProcess, cli
+from tests.support.server import ROOT, ServerProcess, add_user, cli
 
 pytestmark = pytest.mark.browser
 
@@ -80,23 +80,7 @@ class Cop:
         org: str | None = None,
         roles: tuple[str, ...] = (),
     ) -> str:
-        args = [
-            "user",
-            "add",
-            "--data-dir",
-            str(self.server.data_dir),
-            "--callsign",
-            callsign,
-            "--nation",
-            nation,
-            "--clearance",
-            clearance,
-        ]
-        for role in roles:
-            args += ["--role", role]
-        if org:
-            args += ["--org", org]
-        cli(*args)
+        add_user(self.server.data_dir, callsign, nation, clearance, roles=roles, org=org)
         out = cli("token", "create", callsign, "--data-dir", str(self.server.data_dir)).stdout
         lines = (line.strip() for line in out.splitlines())
         token = next(line for line in lines if re.fullmatch(r"\S{16,}", line))
