@@ -33,6 +33,7 @@ from allied_c2.server.request_rules import (
     SUBMIT_ROLES,
     DecisionError,
     build_request,
+    loaded_structure,
     not_entitled,
     parties,
     raises_release,
@@ -182,9 +183,7 @@ class DecisionService:
             raise
 
     def _submit(self, principal: Principal, body: Mapping[str, Any]) -> Tracked:
-        structure, releases = self.structure, self.releases
-        if structure is None or releases is None:
-            raise DecisionError(409, "no command structure is loaded (serve --scenario FILE)")
+        structure, releases = loaded_structure(self.structure, self.releases)
         if not any(principal.has_role(r) for r in SUBMIT_ROLES):
             raise DecisionError(403, "submitting a request needs the operator or commander role")
         originator = str(body.get("originator") or "")

@@ -31,6 +31,7 @@ from allied_c2.security.principals import Principal
 from allied_c2.server.alliance_context import AllianceContext
 from allied_c2.server.request_rules import (
     DecisionError,
+    loaded_structure,
     raises_release,
     require_acting_for,
     sender_marking,
@@ -98,9 +99,7 @@ class ReadinessService:
         )
 
     def _require_structure(self) -> tuple[Structure, StructureReleases]:
-        if self.structure is None or self.releases is None:
-            raise DecisionError(409, "no command structure is loaded (serve --scenario FILE)")
-        return self.structure, self.releases
+        return loaded_structure(self.structure, self.releases)
 
     # -- posting ------------------------------------------------------------------
 

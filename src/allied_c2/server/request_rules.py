@@ -19,6 +19,7 @@ from allied_c2.security.decision import may_send
 from allied_c2.security.markings import Marking, MarkingError, parse_banner, rollup
 from allied_c2.security.policy import SecurityPolicy
 from allied_c2.security.principals import Principal
+from allied_c2.server.structure import StructureReleases
 
 
 class DecisionError(Exception):
@@ -73,6 +74,18 @@ def build_request(
 def raises_release(marking: Marking, floor: Marking, policy: SecurityPolicy) -> bool:
     """Whether marking a request ``marking`` would release it more widely than ``floor``."""
     return rollup([marking, floor], policy).banner() != marking.banner()
+
+
+NO_STRUCTURE = "no command structure is loaded (serve --scenario FILE)"
+
+
+def loaded_structure(
+    structure: Structure | None, releases: StructureReleases | None
+) -> tuple[Structure, StructureReleases]:
+    """The server's structure and its release rules; refuse (409) when none is loaded."""
+    if structure is None or releases is None:
+        raise DecisionError(409, NO_STRUCTURE)
+    return structure, releases
 
 
 def require_acting_for(principal: Principal, org: str, structure: Structure) -> None:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 from allied_c2.alliance.c2sim import export_c2sim
 from allied_c2.security.principals import Principal
+from allied_c2.server.request_rules import NO_STRUCTURE
 from allied_c2.server.structure import structure_json
 from allied_c2.web.auth import CurrentPrincipal, runtime_of
 from allied_c2.web.items import banner_of
@@ -27,7 +28,7 @@ def _view(request: Request, principal: Principal) -> tuple[Structure, StructureR
     runtime = runtime_of(request)
     releases: StructureReleases | None = getattr(runtime, "structure_releases", None)
     if releases is None:
-        raise HTTPException(404, "no command structure is loaded (serve --scenario FILE)")
+        raise HTTPException(404, NO_STRUCTURE)
     view, markings = releases.filtered(principal, runtime.hub.releases.decide)
     return view, releases, banner_of(markings, runtime.policy)
 
