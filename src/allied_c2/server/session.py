@@ -162,11 +162,14 @@ class ClientSession:
     def _dispatch(
         self, event: CotEvent, frame: XmlFrame | ProtoFrame, now: datetime, out: list[SessionEvent]
     ) -> None:
-        if not event.type.startswith("t-"):
-            # Negotiation, pings and control types are all "t-…": the rest is traffic.
-            size = len(frame.data) if isinstance(frame, XmlFrame) else len(frame.payload)
-            out.append(Received(event, size))
+        # Negotiation, pings and control types are all "t-…": other traffic skips them.
+        if event.type.startswith("t-") and self._consumed(event, now, out):
             return
+        size = len(frame.data) if isinstance(frame, XmlFrame) else len(frame.payload)
+        out.append(Received(event, size))
+
+    def _consumed(self, event: CotEvent, now: datetime, out: list[SessionEvent]) -> bool:
+        """Handle negotiation, pings and control types; False for an event to relay."""
         step = self._negotiation.handle(event, now)
         if step.reply is not None:
             out.append(Reply(step.reply))
@@ -177,16 +180,15 @@ class ClientSession:
             self.output_format = step.switch_to
         if step.consumed:
             out.append(Consumed(event.type))
-            return
+            return True
         if is_ping(event):
             out.append(Reply(pong(now, event)))
             out.append(Pinged())
-            return
+            return True
         if is_control(event):
             out.append(Consumed(event.type))
-            return
-        size = len(frame.data) if isinstance(frame, XmlFrame) else len(frame.payload)
-        out.append(Received(event, size))
+            return True
+        return False
 
     def _unusable(self, out: list[SessionEvent], reason: str, detail: str) -> None:
         out.append(Refused(reason, detail))
