@@ -87,3 +87,14 @@ def pli(sender: int, seq: int, sent_us: int, now: str, stale: str, marking: str 
         seq=seq,
         sent_us=sent_us,
     ).encode()
+
+
+def takp_request(now: str, stale: str) -> bytes:
+    """The client's ``t-x-takp-q``: switch this connection to TAK protocol v1 (protobuf)."""
+    return (
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>"
+        f"<event version='2.0' uid='bench-takp' type='t-x-takp-q' time='{now}' start='{now}'"
+        f" stale='{stale}' how='m-g'><point lat='0' lon='0' hae='0' ce='9999999'"
+        " le='9999999'/><detail><TakControl><TakRequest version='1'/></TakControl>"
+        "</detail></event>"
+    ).encode()

@@ -14,15 +14,17 @@ from __future__ import annotations
 import asyncio
 import resource
 import socket
+import ssl
 import time
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
-from bench.events import BENCH_RE, EVENT_END, TimeStrings, pli
+from bench.events import BENCH_RE, EVENT_END, TimeStrings, pli, takp_request
 
 BENCH_MARK = b"<__bench "
+TAKP_RESPONSE = b"t-x-takp-r"  # the server's answer; protobuf follows it
 CONNECT_BATCH = 100  # stays under a default listen backlog of 100
 FLAT_OUT_BATCH = 16  # events per write when a sender runs flat out
 
@@ -35,7 +37,7 @@ def raise_nofile() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def percentile(sorted_values: list[int] | array[int], q: float) -> float:
+def percentile(sorted_values: Sequence[float] | array[int], q: float) -> float:
     if not sorted_values:
         return float("nan")
     index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
@@ -45,10 +47,16 @@ def percentile(sorted_values: list[int] | array[int], q: float) -> float:
 class Client(asyncio.BufferedProtocol):
     """A TAK client that reads everything and, if given a sender index, sends PLIs."""
 
-    def __init__(self, n_senders: int, parse: bool, sender: int | None = None) -> None:
+    def __init__(
+        self, n_senders: int, parse: bool, sender: int | None = None, proto: bool = False
+    ) -> None:
         self.n_senders = n_senders
         self.parse = parse
         self.sender = sender
+        # TAK protocol v1: ask for it at once, read XML until the server's answer, then
+        # 0xBF-framed protobuf (the bench element travels in xmlDetail, same regex).
+        self.proto = proto
+        self.in_proto = False
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray(1 << 18)
         self.fill = 0
@@ -75,6 +83,8 @@ class Client(asyncio.BufferedProtocol):
             rcvbuf = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
             self.buf = bytearray(max(rcvbuf, 1 << 16))
         self.transport.set_write_buffer_limits(high=1 << 18)
+        if self.proto:
+            self.transport.write(takp_request(*TimeStrings().get(time.monotonic())))
 
     def get_buffer(self, sizehint: int) -> memoryview:
         if len(self.buf) - self.fill < 4096:  # an event larger than the buffer: grow
@@ -87,11 +97,17 @@ class Client(asyncio.BufferedProtocol):
         buf = self.buf
         fill = self.fill + nbytes
         self.bytes_in += nbytes
-        end = buf.rfind(EVENT_END, 0, fill)
-        if end < 0:
-            self.fill = fill
-            return
-        end += len(EVENT_END)
+        if self.in_proto:
+            end = proto_end(buf, 0, fill)
+        else:
+            end = buf.rfind(EVENT_END, 0, fill)
+            if end < 0:
+                self.fill = fill
+                return
+            end += len(EVENT_END)
+            if self.proto and buf.find(TAKP_RESPONSE, 0, end) >= 0:
+                self.in_proto = True  # what follows the answer is protobuf
+                end = proto_end(buf, end, fill)
         if self.parse:
             self._account(buf, end)
         else:
@@ -147,6 +163,26 @@ class Client(asyncio.BufferedProtocol):
             self.transport.close()
 
 
+def proto_end(buf: bytearray, pos: int, fill: int) -> int:
+    """Where the last complete ``0xBF`` varint-length frame from ``pos`` ends."""
+    while pos < fill and buf[pos] == 0xBF:
+        length = shift = 0
+        p = pos + 1
+        while True:
+            if p >= fill:
+                return pos
+            byte = buf[p]
+            length |= (byte & 0x7F) << shift
+            p += 1
+            if byte < 0x80:
+                break
+            shift += 7
+        if p + length > fill:
+            return pos
+        pos = p + length
+    return pos
+
+
 class IdleClient(asyncio.Protocol):
     """Connects and reads whatever the server says; never sends."""
 
@@ -180,6 +216,7 @@ class LoadSpec:
     warmup_s: float = 0.0  # flat out: sending time before the window opens
     parse: bool = True  # per-sender loss and latency accounting
     marking: str = ""
+    proto_receivers: int = 0  # receivers that negotiate TAK protocol v1 (protobuf)
     drain_quiet_s: float = 1.0
     drain_max_s: float = 10.0
 
@@ -232,6 +269,7 @@ async def connect_all(
     port: int,
     factories: Sequence[Callable[[], asyncio.BaseProtocol]],
     batch: int = CONNECT_BATCH,
+    tls: ssl.SSLContext | None = None,
 ) -> tuple[list[asyncio.BaseProtocol], int]:
     """Connect in batches so the listen backlog never overflows; returns (clients, failures)."""
     loop = asyncio.get_running_loop()
@@ -240,7 +278,7 @@ async def connect_all(
     for start in range(0, len(factories), batch):
         chunk = factories[start : start + batch]
         results = await asyncio.gather(
-            *(loop.create_connection(f, host, port) for f in chunk),
+            *(loop.create_connection(f, host, port, ssl=tls) for f in chunk),
             return_exceptions=True,
         )
         for result in results:
@@ -256,18 +294,21 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def run_load(host: str, port: int, spec: LoadSpec) -> LoadResult:
+async def run_load(
+    host: str, port: int, spec: LoadSpec, tls: ssl.SSLContext | None = None
+) -> LoadResult:
     """Connect, send for the spec's time, drain, and account for every event."""
     loop = asyncio.get_running_loop()
     raise_nofile()
     result = LoadResult(spec)
     n = spec.senders
 
-    def make(sender: int | None) -> Callable[[], Client]:
-        return lambda: Client(n, spec.parse, sender)
+    def make(sender: int | None, proto: bool = False) -> Callable[[], Client]:
+        return lambda: Client(n, spec.parse, sender, proto)
 
-    factories = [make(None) for _ in range(spec.receivers)] + [make(i) for i in range(n)]
-    connected, result.connect_failures = await connect_all(host, port, factories)
+    factories = [make(None, r < spec.proto_receivers) for r in range(spec.receivers)]
+    factories += [make(i) for i in range(n)]
+    connected, result.connect_failures = await connect_all(host, port, factories, tls=tls)
     clients = [c for c in connected if isinstance(c, Client)]
     receivers = [c for c in clients if c.sender is None]
     senders = [c for c in clients if c.sender is not None]
@@ -389,8 +430,10 @@ def _account_loss(result: LoadResult, receivers: list[Client], senders: list[Cli
         }
 
 
-async def hold_idle(host: str, port: int, count: int) -> tuple[list[IdleClient], int]:
+async def hold_idle(
+    host: str, port: int, count: int, tls: ssl.SSLContext | None = None
+) -> tuple[list[IdleClient], int]:
     """Open ``count`` idle connections; the caller closes them."""
     raise_nofile()
-    connected, failures = await connect_all(host, port, [IdleClient] * count)
+    connected, failures = await connect_all(host, port, [IdleClient] * count, tls=tls)
     return [c for c in connected if isinstance(c, IdleClient)], failures

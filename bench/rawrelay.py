@@ -12,7 +12,9 @@ than buffering without bound.
 
 Run as ``python -m bench.rawrelay --data-dir DIR [--port 0]``; like ``allied-c2 serve``
 it writes ``DIR/endpoints.json`` (``{"cot_tcp": "127.0.0.1:PORT", "pid": N}``) once it
-listens, and stops on SIGTERM or SIGINT.
+listens, and stops on SIGTERM or SIGINT. ``--tls`` listens with mutual TLS instead
+(``cot_tls``), using the server certificate and CA in ``DIR/pki`` and allied-c2's own
+TLS rules (pki/tls.py), so the TLS rows compare relays, not cryptography.
 """
 
 from __future__ import annotations
@@ -134,12 +136,27 @@ def write_endpoints(data_dir: Path, endpoints: dict[str, object]) -> None:
     tmp.replace(data_dir / "endpoints.json")
 
 
-async def serve(data_dir: Path, host: str, port: int, per_event: bool = False) -> None:
+async def serve(
+    data_dir: Path, host: str, port: int, per_event: bool = False, tls: bool = False
+) -> None:
     loop = asyncio.get_running_loop()
     relay = Relay(per_event)
-    server = await loop.create_server(lambda: RelayClient(relay), host, port, backlog=4096)
+    context = None
+    if tls:
+        from allied_c2.pki.tls import server_ssl_context
+
+        context = server_ssl_context(data_dir)
+    server = await loop.create_server(
+        lambda: RelayClient(relay),
+        host,
+        port,
+        backlog=4096,
+        ssl=context,
+        ssl_handshake_timeout=10.0 if context else None,
+    )
     bound = server.sockets[0].getsockname()
-    write_endpoints(data_dir, {"cot_tcp": f"{bound[0]}:{bound[1]}", "pid": os.getpid()})
+    name = "cot_tls" if tls else "cot_tcp"
+    write_endpoints(data_dir, {name: f"{bound[0]}:{bound[1]}", "pid": os.getpid()})
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -159,8 +176,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--per-event", action="store_true", help="one write per event instead of one per read"
     )
+    parser.add_argument("--tls", action="store_true", help="mutual TLS with DIR/pki's server cert")
     args = parser.parse_args(argv)
-    uvloop.run(serve(args.data_dir, args.host, args.port, args.per_event))
+    uvloop.run(serve(args.data_dir, args.host, args.port, args.per_event, args.tls))
 
 
 if __name__ == "__main__":

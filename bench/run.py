@@ -29,7 +29,7 @@ from typing import Any
 
 import uvloop
 
-from bench import report, scenarios, simrate
+from bench import browser, groups, report, scenarios, simrate
 from bench.report import ALLIED, RAW, RAW_PER_EVENT, TAKY
 from bench.taky import ensure_taky, start_taky, taky_version
 from bench.target import (
@@ -39,13 +39,15 @@ from bench.target import (
     Target,
     TargetError,
     start_alliedc2,
+    start_alliedc2_tls,
     start_rawrelay,
     start_rawrelay_per_event,
+    start_rawrelay_tls,
     stop_all,
     two_cores,
 )
 
-SCENARIOS = ("medium", "saturation", "idle", "simulation")
+SCENARIOS = ("medium", "saturation", "idle", "simulation", "groups", "tls", "proto", "browser")
 SMOKE = scenarios.Scale(
     medium_senders=5,
     medium_receivers=5,
@@ -224,19 +226,46 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     if "idle" in only:
         for name, start in servers[:2]:  # taky's memory per connection is not the question
             await bench.step("idle", name, scenarios.idle, start)
+    if "tls" in only:  # issue 14: where ATAK users connect (bench/tls.py)
+        await tls_rows(bench, starter, args.saturation_pairs or (1 if args.smoke else 3))
+    if "proto" in only:  # issue 14: half the receivers on TAK protocol v1
+        alliedc2 = starter(start_alliedc2)
+        await bench.step("medium_proto", ALLIED, scenarios.medium_proto, alliedc2)
     if "simulation" in only:
         print("· simulation: simulated requests per second …", flush=True)
         sim = await simrate.measure(args.sim_requests)
         bench.results["scenarios"]["simulation"] = sim
         if "skipped" in sim:
             bench.note(f"simulation skipped: {sim['skipped']}")
+    if "groups" in only:  # issue 12: fan-out to 100 receivers, without and with 10 groups
+        print("· groups: fan-out to 100 receivers in 10 groups …", flush=True)
+        bench.results["scenarios"]["groups"] = await groups.measure()
+    if "browser" in only:  # issue 15: the web COP at 5,000 tracks, in chromium
+        await bench.step("browser", ALLIED, browser.scenario, starter(browser.start_server))
     bench.results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     bench.save()
     return bench.results
 
 
+async def tls_rows(
+    bench: Bench,
+    starter: Callable[[Callable[[Path, bool], Awaitable[Target]]], scenarios.Starter],
+    pairs: int,
+) -> None:
+    """Medium, saturation and idle over mutual TLS, against the raw TLS relay."""
+    servers = [(RAW, starter(start_rawrelay_tls)), (ALLIED, starter(start_alliedc2_tls))]
+    for name, start in servers:
+        await bench.step("medium_tls", name, scenarios.medium, start)
+    await saturation_pairs(bench, servers, pairs, scenario="saturation_tls")
+    for name, start in servers:
+        await bench.step("idle_tls", name, scenarios.idle, start)
+
+
 async def saturation_pairs(
-    bench: Bench, servers: list[tuple[str, scenarios.Starter]], pairs: int
+    bench: Bench,
+    servers: list[tuple[str, scenarios.Starter]],
+    pairs: int,
+    scenario: str = "saturation",
 ) -> None:
     """Run the raw relay and allied-c2 back to back ``pairs`` times; keep the median pair.
 
@@ -248,16 +277,16 @@ async def saturation_pairs(
     for _ in range(max(1, pairs)):
         pair: dict[str, Any] = {}
         for name, start in servers:
-            await bench.step("saturation", name, scenarios.saturation, start)
-            pair[name] = bench.results["scenarios"]["saturation"][name]
+            await bench.step(scenario, name, scenarios.saturation, start)
+            pair[name] = bench.results["scenarios"][scenario][name]
         runs.append(pair)
     ratios = [report.pair_ratio(pair) for pair in runs]
     judged = [(r, i) for i, r in enumerate(ratios) if r is not None]
     if judged:
         judged.sort()
         median = runs[judged[(len(judged) - 1) // 2][1]]
-        bench.results["scenarios"]["saturation"].update(median)
-    bench.results["saturation_pairs"] = [
+        bench.results["scenarios"][scenario].update(median)
+    bench.results[f"{scenario}_pairs"] = [
         {name: run.get("receiver_deliveries_per_s") for name, run in pair.items()}
         | {"ratio": ratio}
         for pair, ratio in zip(runs, ratios, strict=True)
@@ -275,7 +304,7 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--marking", default="", help="access= on every event (default: unmarked, as ATAK sends)"
     )
-    parser.add_argument("--sim-requests", type=int, default=5_000)
+    parser.add_argument("--sim-requests", type=int, default=20_000)
     parser.add_argument(
         "--saturation-pairs",
         type=int,

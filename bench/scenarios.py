@@ -12,6 +12,7 @@ from bench.target import Target, metric_sum, self_cpu_s, system_busy_s
 
 Starter = Callable[[Path], Awaitable[Target]]
 COALESCED = "alliedc2_queue_coalesced_total"
+BACKLOG = "alliedc2_history_backlog"
 
 
 @dataclass(frozen=True)
@@ -31,27 +32,41 @@ class Scale:
 
 
 class RssSampler:
-    """Samples the server's VmRSS every ``period`` seconds while a load runs."""
+    """Samples the server's VmRSS every ``period`` seconds while a load runs, and its
+    history backlog (``alliedc2_history_backlog``, where it has metrics) every second."""
 
     def __init__(self, target: Target, period: float = 0.2) -> None:
         self.target = target
         self.period = period
         self.peak_kb = 0
+        self.backlog_peak: float | None = None
         self._task: asyncio.Task[None] | None = None
+        self._backlog_task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         while True:
             self.peak_kb = max(self.peak_kb, self.target.status_kb("VmRSS"))
             await asyncio.sleep(self.period)
 
+    async def _backlog(self) -> None:
+        while True:
+            sample = await self.target.metrics(limit_s=2.0)
+            if BACKLOG in sample:
+                self.backlog_peak = max(self.backlog_peak or 0.0, sample[BACKLOG])
+            await asyncio.sleep(1.0)
+
     def __enter__(self) -> RssSampler:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._run())
+        if self.target.metrics_addr is not None:
+            self._backlog_task = loop.create_task(self._backlog())
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.peak_kb = max(self.peak_kb, self.target.status_kb("VmRSS"))
-        if self._task is not None:
-            self._task.cancel()
+        for task in (self._task, self._backlog_task):
+            if task is not None:
+                task.cancel()
 
 
 def counter_deltas(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
@@ -94,7 +109,7 @@ async def _measured_load(target: Target, spec: LoadSpec) -> dict[str, object]:
     before = await target.metrics()
     cpu0, own0, busy0, t0 = target.cpu_s(), self_cpu_s(), system_busy_s(), loop.time()
     with RssSampler(target) as rss:
-        load = await run_load(*target.cot, spec)
+        load = await run_load(*target.cot, spec, tls=target.client_tls)
     elapsed = loop.time() - t0
     server_cpu = (target.cpu_s() - cpu0) / elapsed
     own_cpu = (self_cpu_s() - own0) / elapsed
@@ -115,6 +130,7 @@ async def _measured_load(target: Target, spec: LoadSpec) -> dict[str, object]:
         background_cpu=round(max(0.0, background), 3),
         bottleneck=_bottleneck(server_cpu, load.loadgen_cpu),
         coalesced=coalesced,
+        history_backlog_peak=rss.backlog_peak,
         server_counters=deltas,
     )
     if spec.parse:
@@ -126,7 +142,9 @@ async def _measured_load(target: Target, spec: LoadSpec) -> dict[str, object]:
     return result
 
 
-async def medium(start: Starter, data_dir: Path, scale: Scale) -> dict[str, object]:
+async def medium(
+    start: Starter, data_dir: Path, scale: Scale, proto_receivers: int = 0
+) -> dict[str, object]:
     spec = LoadSpec(
         senders=scale.medium_senders,
         receivers=scale.medium_receivers,
@@ -134,15 +152,22 @@ async def medium(start: Starter, data_dir: Path, scale: Scale) -> dict[str, obje
         duration_s=scale.medium_s,
         parse=True,
         marking=scale.marking,
+        proto_receivers=proto_receivers,
     )
     offered = scale.medium_senders * scale.medium_rate * scale.medium_receivers
 
     async def body(target: Target) -> dict[str, object]:
         result = await _measured_load(target, spec)
         result["offered_deliveries_per_s"] = offered
+        result["proto_receivers"] = proto_receivers
         return result
 
     return await _with_target(start, data_dir, body)
+
+
+async def medium_proto(start: Starter, data_dir: Path, scale: Scale) -> dict[str, object]:
+    """Medium load with half the receivers on TAK protocol v1 (negotiated, protobuf)."""
+    return await medium(start, data_dir, scale, proto_receivers=scale.medium_receivers // 2)
 
 
 async def saturation(start: Starter, data_dir: Path, scale: Scale) -> dict[str, object]:
@@ -164,7 +189,7 @@ async def idle(start: Starter, data_dir: Path, scale: Scale) -> dict[str, object
         base_kb = target.status_kb("VmRSS")
         loop = asyncio.get_running_loop()
         t0 = loop.time()
-        clients, failures = await hold_idle(*target.cot, scale.idle_clients)
+        clients, failures = await hold_idle(*target.cot, scale.idle_clients, target.client_tls)
         connect_s = loop.time() - t0
         try:
             await asyncio.sleep(3.0)  # let per-connection setup (greeting, buffers) finish

@@ -14,6 +14,7 @@ import os
 import resource
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -42,6 +43,16 @@ def _child_setup(core: int | None) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    # The child has its own session, so with CONFIG_SCHED_AUTOGROUP it competes as its
+    # own scheduling group, where an inherited niceness (--nice) means nothing against
+    # other sessions: give the group the same niceness (root only; ignored otherwise).
+    nice = os.getpriority(os.PRIO_PROCESS, 0)
+    if nice < 0:
+        try:
+            with open("/proc/self/autogroup", "w") as group:
+                group.write(str(nice))
+        except OSError:
+            pass
 
 
 @dataclass
@@ -54,6 +65,10 @@ class Target:
     pid: int
     log: Path
     notes: list[str] = field(default_factory=list)
+    # The loopback metrics listener (--metrics): /metrics on the API needs an admin.
+    metrics_addr: tuple[str, int] | None = None
+    # The client side of a mutual-TLS target (bench/tls.py); None: plain TCP.
+    client_tls: ssl.SSLContext | None = None
 
     def status_kb(self, key: str) -> int:
         """``VmRSS``, ``VmHWM`` (peak RSS) … of the server process, in KiB."""
@@ -80,10 +95,11 @@ class Target:
 
         The limit is generous: a server still working off a saturation backlog answers
         late, and a late answer is still the right count."""
-        if self.http is None:
+        addr = self.metrics_addr or self.http
+        if addr is None:
             return {}
         try:
-            text = await http_get(self.http, "/metrics", limit_s=limit_s)
+            text = await http_get(addr, "/metrics", limit_s=limit_s)
         except (OSError, TimeoutError, TargetError):
             return {}
         return parse_prometheus(text)
@@ -188,8 +204,11 @@ async def start(
     pin: bool,
     health: str | None = None,
     ready_timeout: float = 60.0,
+    listener: str = "cot_tcp",
 ) -> Target:
-    """Start ``argv`` and wait for ``data_dir/endpoints.json`` (and ``health`` on HTTP)."""
+    """Start ``argv`` and wait for ``data_dir/endpoints.json`` (and ``health`` on HTTP).
+
+    ``listener`` names the endpoint the load goes to (``cot_tls`` for the TLS rows)."""
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     endpoints_file = data_dir / "endpoints.json"
     await asyncio.to_thread(endpoints_file.unlink, missing_ok=True)
@@ -210,7 +229,9 @@ async def start(
         raise TargetError(f"{name} wrote no {endpoints_file} in {ready_timeout:.0f} s")
     http = _addr(str(endpoints["http"])) if endpoints.get("http") else None
     pid = int(str(endpoints.get("pid", proc.pid)))
-    target = Target(name, proc, data_dir, _addr(str(endpoints["cot_tcp"])), http, pid, log)
+    target = Target(name, proc, data_dir, _addr(str(endpoints[listener])), http, pid, log)
+    if endpoints.get("metrics"):
+        target.metrics_addr = _addr(str(endpoints["metrics"]))
     if health is not None and http is not None:
         while True:
             try:
@@ -224,7 +245,7 @@ async def start(
     return target
 
 
-def alliedc2_argv(data_dir: Path) -> list[str]:
+def alliedc2_argv(data_dir: Path, tls: bool = False) -> list[str]:
     script = Path(sys.executable).with_name("allied-c2")
     base = [str(script)] if script.exists() else [sys.executable, "-m", "allied_c2"]
     return [
@@ -235,8 +256,10 @@ def alliedc2_argv(data_dir: Path) -> list[str]:
         "--cot-tcp",
         "127.0.0.1:0",
         "--cot-tls",
-        "off",
+        "127.0.0.1:0" if tls else "off",
         "--http",
+        "127.0.0.1:0",
+        "--metrics",
         "127.0.0.1:0",
     ]
 
@@ -250,6 +273,29 @@ async def start_alliedc2(data_dir: Path, pin: bool) -> Target:
     return await start(
         "allied-c2", alliedc2_argv(data_dir), data_dir, pin=pin, health="/api/v1/health"
     )
+
+
+async def start_alliedc2_tls(data_dir: Path, pin: bool) -> Target:
+    """allied-c2 with its mutual-TLS listener as the load's target (bench/tls.py)."""
+    from bench.tls import prepare
+
+    material = await asyncio.to_thread(prepare, data_dir)
+    argv = alliedc2_argv(data_dir, tls=True)
+    target = await start(
+        "allied-c2", argv, data_dir, pin=pin, health="/api/v1/health", listener="cot_tls"
+    )
+    target.client_tls = material.client_context()
+    return target
+
+
+async def start_rawrelay_tls(data_dir: Path, pin: bool) -> Target:
+    from bench.tls import prepare
+
+    material = await asyncio.to_thread(prepare, data_dir)
+    argv = [*rawrelay_argv(data_dir), "--tls"]
+    target = await start("raw relay", argv, data_dir, pin=pin, listener="cot_tls")
+    target.client_tls = material.client_context()
+    return target
 
 
 async def start_rawrelay(data_dir: Path, pin: bool) -> Target:

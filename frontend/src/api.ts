@@ -56,6 +56,18 @@ export async function apiPost<T>(path: string, body: unknown): Promise<T> {
   return parse<T>(response);
 }
 
+export async function apiDelete<T>(path: string): Promise<T> {
+  const response = await fetch(path, { method: "DELETE", headers: headers(getToken(), false) });
+  return parse<T>(response);
+}
+
+/** A file the API makes (an export), with the bearer token; the caller saves it. */
+export async function apiBlob(path: string): Promise<Blob> {
+  const response = await fetch(path, { headers: headers(getToken(), false), cache: "no-store" });
+  if (!response.ok) await parse<unknown>(response);
+  return response.blob();
+}
+
 /** A list endpoint may answer with a bare array or `{banner, <key>: [...]}`. */
 export function listOf<T>(body: unknown, ...keys: string[]): T[] {
   if (Array.isArray(body)) return body as T[];
@@ -66,8 +78,9 @@ export function listOf<T>(body: unknown, ...keys: string[]): T[] {
   return [];
 }
 
-export function streamUrl(token: string | null): string {
+// The token never goes in the URL (URLs are logged): the stream sends it as its first
+// message (stream.ts). The server refuses a ?token= query.
+export function streamUrl(): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const query = token ? `?token=${encodeURIComponent(token)}` : "";
-  return `${scheme}://${location.host}/api/v1/stream${query}`;
+  return `${scheme}://${location.host}/api/v1/stream`;
 }

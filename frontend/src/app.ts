@@ -1,49 +1,58 @@
 // The page: map and side panels wired to the API and the live stream, under a marking
-// banner that is the roll-up of everything on screen.
+// banner that is the server's roll-up of everything on screen.
 
 import maplibregl from "maplibre-gl";
 import { apiGet, getToken, listOf } from "./api";
 import { REGION, addPlaceLabels, baseStyle, loadBasemap } from "./basemap";
+import { installBenchHook } from "./benchhook";
+import { ChatPanel } from "./chat";
 import { DetailsPanel, itemMarking } from "./details";
 import { h } from "./dom";
-import { formatBanner, formatPortion, markingClass, parseMarking, rollUp } from "./marking";
-import type { ParsedMarking } from "./marking";
+import { DrawTools } from "./draw";
+import { Filters } from "./filters";
+import { followUser, orgLabel, t } from "./i18n";
+import type { Key } from "./i18n";
+import { MarkedView, MarkingRollups, markingClass } from "./marking";
+import type { Part } from "./marking";
+import { forgetAllowedMarkings } from "./markingpicker";
+import { PackagesPanel } from "./packages";
 import { Picture, drawSymbol } from "./picture";
+import { preferences } from "./prefs";
 import { ReadinessDashboard } from "./readiness";
+import { Replay } from "./replay";
 import { RequestsBoard } from "./requests";
+import { SearchBox } from "./search";
+import type { Hit } from "./search";
 import { Session } from "./session";
 import { Stream } from "./stream";
 import type { StreamState } from "./stream";
-import { CommandTree, buildTree } from "./tree";
-import type { DecisionRequest, Item, Organisation, StreamMessage, Structure } from "./types";
+import { commandIds, normaliseStructure } from "./structure";
+import { CommandTree } from "./tree";
+import type { DecisionRequest, Item, Marking, Organisation, StreamMessage, Structure } from "./types";
 
-type Tab = "tree" | "requests" | "readiness";
-const TABS: { id: Tab; title: string }[] = [
-  { id: "tree", title: "Command tree" },
-  { id: "requests", title: "Requests" },
-  { id: "readiness", title: "Readiness" },
+type Tab = "tree" | "requests" | "readiness" | "chat" | "packages";
+const TABS: { id: Tab; title: Key }[] = [
+  { id: "tree", title: "tab.tree" },
+  { id: "requests", title: "tab.requests" },
+  { id: "readiness", title: "tab.readiness" },
+  { id: "chat", title: "tab.chat" },
+  { id: "packages", title: "tab.packages" },
 ];
 
-/** Organisations may come as a list or keyed by id; lists may be absent when empty. */
-function normaliseStructure(raw: Structure): Structure {
-  const orgs = raw.organisations as Structure["organisations"] | Record<string, Organisation> | undefined;
-  return {
-    ...raw,
-    organisations: Array.isArray(orgs) ? orgs : Object.values(orgs ?? {}),
-    relationships: raw.relationships ?? [],
-    authorities: raw.authorities ?? [],
-  };
-}
-
 export class App {
-  private readonly bannerTop = h("div", { class: "banner", "data-testid": "banner-top" });
-  private readonly bannerBottom = h("div", { class: "banner", "data-testid": "banner-bottom" });
-  private readonly mapPortion = h("div", { class: "portion map-portion", "data-testid": "map-portion" });
-  private readonly panelPortion = h("div", { class: "portion panel-portion", "data-testid": "panel-portion" });
+  private readonly bannerTop = h("div", { class: "banner", "data-testid": "banner-top", translate: "no" });
+  private readonly bannerBottom = h("div", { class: "banner", "data-testid": "banner-bottom", translate: "no" });
+  private readonly mapPortion = h("div", { class: "portion map-portion", "data-testid": "map-portion", translate: "no" });
+  private readonly panelPortion = h("div", { class: "portion panel-portion", "data-testid": "panel-portion", translate: "no" });
+  // The markings of the page, the map and the side panel: the server's roll-ups.
+  private readonly rollups = new MarkingRollups();
+  private readonly pageMarking = new MarkedView(this.rollups, (m) => this.renderBanner(m));
+  private readonly mapMarking = new MarkedView(this.rollups, (m) => App.renderPortion(this.mapPortion, "map-portion", m));
+  private readonly panelMarking = new MarkedView(this.rollups, (m) => App.renderPortion(this.panelPortion, "panel-portion", m));
   private readonly status = h("div", { class: "status", "data-testid": "stream-status" });
   private readonly counts = h("div", { class: "counts", "data-testid": "track-count" });
-  private readonly zulu = h("div", { class: "zulu", "data-testid": "zulu" });
-  private readonly title = h("div", { class: "structure-name" });
+  private readonly zulu = h("div", { class: "zulu", "data-testid": "zulu", translate: "no" });
+  private readonly title = h("div", { class: "structure-name", translate: "no" });
   private readonly panelBody = h("div", { class: "panel-body" });
   private readonly tabButtons = new Map<Tab, HTMLButtonElement>();
   private readonly map: maplibregl.Map;
@@ -52,89 +61,120 @@ export class App {
   private readonly tree: CommandTree;
   private readonly board: RequestsBoard;
   private readonly readiness: ReadinessDashboard;
+  private readonly chat: ChatPanel;
+  private readonly packages: PackagesPanel;
   private readonly session: Session;
   private readonly stream: Stream;
+  private readonly draw: DrawTools;
+  private readonly replay: Replay;
+  private readonly filters: Filters;
+  // The live picture, kept while a replay shows another moment on the map.
+  private readonly live = new Map<string, Item>();
   private structure: Structure | null = null;
   private tab: Tab = "tree";
   private pulse: maplibregl.Marker | null = null;
   private readinessTimer = 0;
   private requestsTimer = 0;
+  private fitted = false;
+  private helloKey: string | null = null;
 
   constructor(root: HTMLElement) {
     const mapEl = h("div", { class: "map", "data-testid": "map" });
-    this.details = new DetailsPanel(() => this.picture.select(null));
     this.session = new Session((token) => void this.reset(token));
     this.tree = new CommandTree((org) => this.highlight(org));
-    this.board = new RequestsBoard(
-      () => this.session.principal?.callsign ?? "anonymous",
-      () => this.loadRequests(),
-      () => this.updateBanner(),
+    this.board = new RequestsBoard(() => this.session.principal?.callsign ?? "anonymous", () => this.loadRequests(), () => this.updateBanner());
+    this.readiness = new ReadinessDashboard(() => commandIds(this.structure), (id) => this.orgName(id), () => this.updateBanner());
+    this.chat = new ChatPanel(() => this.session.principal?.callsign ?? null, () => this.contacts(), () => this.updateBanner());
+    this.packages = new PackagesPanel(() => this.session.principal, () => this.updateBanner());
+    this.stream = new Stream((m) => this.onMessage(m), (s) => this.onStreamState(s));
+    this.filters = new Filters(() => this.picture.setFilter(this.filters.matches));
+    const search = new SearchBox(
+      () => ({ items: this.picture.items, orgs: this.structure?.organisations ?? [], requests: this.board.all }),
+      (hit) => this.found(hit),
     );
-    this.readiness = new ReadinessDashboard(
-      () => this.commandIds(),
-      (id) => this.orgName(id),
-      () => this.updateBanner(),
-    );
-    this.stream = new Stream(
-      (m) => this.onMessage(m),
-      (s) => this.onStreamState(s),
-    );
-
     const tabs = h(
       "nav",
       { class: "tabs", role: "tablist" },
-      TABS.map((t) => {
-        const button = h(
-          "button",
-          { class: "tab", role: "tab", "data-testid": `tab-${t.id}`, onclick: () => this.show(t.id) },
-          t.title,
-        );
-        this.tabButtons.set(t.id, button);
+      TABS.map((tab) => {
+        const button = h("button", { class: "tab", role: "tab", "data-testid": `tab-${tab.id}`, onclick: () => this.show(tab.id) }, t(tab.title));
+        this.tabButtons.set(tab.id, button);
         return button;
       }),
     );
-    root.replaceChildren(
-      this.bannerTop,
-      h(
-        "header",
-        { class: "appbar" },
-        h("div", { class: "brand" }, h("span", { class: "brand-mark" }, "◆"), "ALLIED C2", h("span", { class: "brand-sub" }, "Common Operational Picture")),
-        this.title,
-        h("div", { class: "spacer" }),
-        this.status,
-        this.zulu,
-        this.session.el,
-      ),
-      h(
-        "main",
-        { class: "workspace" },
-        h("section", { class: "map-wrap" }, mapEl, this.details.el, this.mapPortion, this.counts),
-        h("aside", { class: "sidebar" }, tabs, this.panelPortion, this.panelBody),
-      ),
-      this.bannerBottom,
-    );
-
     this.map = new maplibregl.Map({
       container: mapEl,
       style: baseStyle(),
       bounds: REGION,
       fitBoundsOptions: { padding: 10 },
       attributionControl: false,
-      maxZoom: 12,
+      maxZoom: 14,
       minZoom: 2,
       dragRotate: false,
       pitchWithRotate: false,
+      // No symbol fade-in: every placement change would otherwise animate for 300 ms,
+      // and with tracks reporting every second the map would never stop drawing.
+      fadeDuration: 0,
+      hash: true, // the view is in the URL (#zoom/lat/lon): shareable, kept on reload
+      locale: {
+        "Map.Title": t("map.title"),
+        "Marker.Title": t("map.marker"),
+        "NavigationControl.ZoomIn": t("map.zoomin"),
+        "NavigationControl.ZoomOut": t("map.zoomout"),
+        "NavigationControl.ResetBearing": t("map.resetbearing"),
+        "ScaleControl.NauticalMiles": t("map.nm"),
+        "ScaleControl.Kilometers": t("map.km"),
+        "ScaleControl.Meters": t("map.m"),
+      },
     });
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
     this.map.addControl(new maplibregl.ScaleControl({ unit: "nautical" }), "bottom-right");
     this.map.on("load", () => void loadBasemap(this.map));
     this.map.on("click", () => this.details.close());
     addPlaceLabels(this.map);
-    this.picture = new Picture(
-      this.map,
-      (uid) => this.select(uid),
-      () => this.onPictureChange(),
+    this.picture = new Picture(this.map, (uid) => this.select(uid), () => this.onPictureChange());
+    installBenchHook(this.picture, this.map);
+    this.draw = new DrawTools(this.map, () => this.session.principal !== null);
+    this.details = new DetailsPanel(
+      () => this.picture.select(null),
+      (item) => this.draw.edit(item),
+      (item) => this.draw.remove(item),
+      () => this.session.principal !== null && !this.replay.replaying,
     );
+    this.replay = new Replay(this.map, (items, at) => this.picture.replaceAll(items, at), () => this.picture.replaceAll([...this.live.values()], Date.now()));
+    root.replaceChildren(
+      this.bannerTop,
+      h(
+        "header",
+        { class: "appbar" },
+        h("div", { class: "brand" }, h("span", { class: "brand-mark" }, "◆"), h("span", { translate: "no" }, "ALLIED C2"), h("span", { class: "brand-sub" }, t("app.subtitle"))),
+        this.title,
+        search.el,
+        h("div", { class: "spacer" }),
+        this.status,
+        this.zulu,
+        preferences(() => this.session.principal?.callsign ?? null, () => location.reload()),
+        this.session.el,
+      ),
+      h(
+        "main",
+        { class: "workspace" },
+        h(
+          "section",
+          { class: "map-wrap" },
+          mapEl,
+          this.draw.toolbar,
+          this.filters.el,
+          this.details.el,
+          this.draw.form,
+          this.mapPortion,
+          this.counts,
+          this.replay.el,
+        ),
+        h("aside", { class: "sidebar" }, tabs, this.panelPortion, this.panelBody),
+      ),
+      this.bannerBottom,
+    );
+    this.map.resize(); // the map was made before its container was on the page
     this.show("tree");
     this.tick();
     window.setInterval(() => this.tick(), 1000);
@@ -147,13 +187,23 @@ export class App {
 
   /** Load everything again as the (new) principal. */
   private async reset(token: string | null): Promise<void> {
+    this.helloKey = null;
+    this.fitted = false;
     this.details.close();
+    this.replay.setActive(false);
+    this.live.clear();
     this.picture.clear();
     this.pulse?.remove();
     this.pulse = null;
+    forgetAllowedMarkings();
+    this.draw.cancel();
+    this.draw.resetMarkings();
+    const callsign = this.session.principal?.callsign;
+    if (callsign) followUser(callsign);
     this.stream.open(token);
-    await Promise.all([this.loadStructure(), this.loadRequests()]);
+    await Promise.all([this.loadStructure(), this.loadRequests(), this.chat.load()]);
     await this.readiness.load();
+    if (this.tab === "packages") await this.packages.load();
   }
 
   private async loadStructure(): Promise<void> {
@@ -163,7 +213,7 @@ export class App {
       this.title.textContent = this.structure.name;
     } catch (err) {
       this.structure = null;
-      this.tree.set(null, `Command structure unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      this.tree.set(null, t("tree.unavailable", { why: err instanceof Error ? err.message : String(err) }));
       this.title.textContent = "";
     }
     this.board.setOrgNames((id) => this.orgName(id));
@@ -175,50 +225,47 @@ export class App {
       const body = await apiGet<unknown>("/api/v1/requests");
       this.board.set(listOf<DecisionRequest>(body, "requests", "items"));
     } catch (err) {
-      this.board.set([], `Requests unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      this.board.set([], t("requests.unavailable", { why: err instanceof Error ? err.message : String(err) }));
     }
   }
 
   private orgName(id: string): string {
-    return this.structure?.organisations.find((o) => o.id === id)?.name ?? id;
+    const org = this.structure?.organisations.find((o) => o.id === id);
+    return org ? orgLabel(org) : id;
   }
 
-  /** Roll-up rows: the operational commands (combatant, joint, JFHQ, components) that command
-   * others, in tree order; every commanding organisation where the structure has none. */
-  private commandIds(): string[] {
-    if (!this.structure) return [];
-    const model = buildTree(this.structure);
-    const kinds = new Map(this.structure.organisations.map((o) => [o.id, o.kind ?? ""]));
-    const operational = new Set(["combatant_command", "joint_command", "joint_force_hq", "component"]);
-    const ordered: string[] = [];
-    const walk = (id: string): void => {
-      ordered.push(id);
-      for (const child of model.children.get(id) ?? []) walk(child);
-    };
-    model.roots.forEach(walk);
-    const commanding = ordered.filter((id) => (model.children.get(id) ?? []).length > 0);
-    const chosen = commanding.filter((id) => operational.has(kinds.get(id) ?? ""));
-    // At most four per nation, so that every nation's commands make the list.
-    const nation = new Map(this.structure.organisations.map((o) => [o.id, o.nation]));
-    const perNation = new Map<string, number>();
-    return (chosen.length ? chosen : commanding).filter((id) => {
-      const n = nation.get(id) ?? "";
-      perNation.set(n, (perNation.get(n) ?? 0) + 1);
-      return (perNation.get(n) ?? 0) <= 4;
-    });
+  /** Callsigns a direct chat can go to: the contacts on the live picture. */
+  private contacts(): string[] {
+    const names = [...this.live.values()].filter((i) => i.type.startsWith("a-f") && i.callsign).map((i) => i.callsign as string);
+    return [...new Set(names)].sort();
   }
 
   private onMessage(message: StreamMessage): void {
     const now = Date.now();
     switch (message.kind) {
       case "snapshot":
-        this.picture.replaceAll(message.items, now);
+        this.live.clear();
+        for (const item of message.items) this.live.set(item.uid, item);
+        if (!this.replay.replaying) this.picture.replaceAll(message.items, now);
+        if (!this.fitted) {
+          this.fitted = true;
+          // The initial view fits what this user can see (unless the URL names a view).
+          if (!/^#[\d.]+\/-?[\d.]+\/-?[\d.]+/.test(location.hash)) this.picture.fit(REGION);
+        }
         break;
       case "item":
-        this.picture.upsert(message.item, now);
+      case "items": {
+        const items = message.kind === "item" ? [message.item] : message.items;
+        for (const item of items) this.live.set(item.uid, item);
+        if (!this.replay.replaying) this.picture.upsertMany(items, now);
         break;
+      }
       case "remove":
-        this.picture.remove(message.uid);
+        this.live.delete(message.uid);
+        if (!this.replay.replaying) this.picture.remove(message.uid);
+        break;
+      case "chat":
+        this.chat.add(message.message);
         break;
       case "request":
         this.board.upsert(message.request);
@@ -232,20 +279,30 @@ export class App {
         window.clearTimeout(this.readinessTimer);
         this.readinessTimer = window.setTimeout(() => void this.readiness.load(), 1000);
         break;
-      case "hello":
+      case "hello": {
+        // A second hello on the same socket means the directory changed the principal
+        // (clearance, nation, COIs): the snapshot that follows re-filters the map, and
+        // the panels are fetched again.
+        const key = JSON.stringify(message.principal);
+        if (this.helloKey !== null && this.helloKey !== key) {
+          forgetAllowedMarkings();
+          void Promise.all([this.loadStructure(), this.loadRequests(), this.readiness.load(), this.chat.load()]);
+        }
+        this.helloKey = key;
         break;
+      }
     }
   }
 
   private onStreamState(state: StreamState): void {
     this.status.className = `status status-${state}`;
     this.status.dataset.state = state;
-    this.status.textContent = state === "live" ? "LIVE" : state === "connecting" ? "CONNECTING" : "OFFLINE";
+    this.status.textContent = t(state === "live" ? "stream.live" : state === "connecting" ? "stream.connecting" : "stream.down");
   }
 
   private onPictureChange(): void {
-    const items = this.picture.items;
-    this.counts.textContent = `${items.length} track${items.length === 1 ? "" : "s"}`;
+    const n = this.picture.items.length;
+    this.counts.textContent = t(n === 1 ? "map.track" : "map.tracks", { n });
     this.details.refresh(this.details.current ? this.picture.get(this.details.current) : undefined);
     this.updateBanner();
   }
@@ -258,40 +315,62 @@ export class App {
     this.updateBanner();
   }
 
+  private found(hit: Hit): void {
+    if (hit.kind === "item") {
+      const item = this.picture.get(hit.id);
+      if (!item) return;
+      this.map.flyTo({ center: [item.lon, item.lat], zoom: Math.max(this.map.getZoom(), 9), speed: 1.6 });
+      this.select(hit.id);
+    } else if (hit.kind === "org") {
+      const org = this.structure?.organisations.find((o) => o.id === hit.id);
+      if (org) this.highlight(org);
+    } else {
+      this.show("requests");
+      this.board.el.querySelector(`[data-testid="request-card-${hit.id.replace(/[^A-Za-z0-9_.:-]/g, "_")}"]`)?.scrollIntoView({ block: "center" });
+    }
+  }
+
   private show(tab: Tab): void {
     this.tab = tab;
     for (const [id, button] of this.tabButtons) {
       button.classList.toggle("active", id === tab);
       button.setAttribute("aria-selected", String(id === tab));
     }
-    const panel = tab === "tree" ? this.tree.el : tab === "requests" ? this.board.el : this.readiness.el;
-    this.panelBody.replaceChildren(panel);
+    const panels = { tree: this.tree.el, requests: this.board.el, readiness: this.readiness.el, chat: this.chat.el, packages: this.packages.el };
+    this.panelBody.replaceChildren(panels[tab]);
     if (tab === "readiness") void this.readiness.load();
+    if (tab === "packages") void this.packages.load();
     this.updateBanner();
   }
 
-  private panelMarkings(): ParsedMarking[] {
-    if (this.tab === "tree") return this.structure?.banner ? [parseMarking(this.structure.banner)] : [];
-    if (this.tab === "requests") return this.board.all.map((r) => parseMarking(r.marking?.banner));
-    return this.readiness.markings.map(parseMarking);
+  /** The markings on the visible panel, as the server sent them. */
+  private panelMarkings(): Part[] {
+    if (this.tab === "tree") return this.structure ? [this.structure.banner] : [];
+    if (this.tab === "requests") return this.board.all.map((r) => r.marking);
+    if (this.tab === "chat") return this.chat.markings;
+    if (this.tab === "packages") return this.packages.markings;
+    return this.readiness.markings;
   }
 
-  /** Banner = roll-up of the map picture and the visible panel; portions per panel. */
+  /** Banner = the server's roll-up of the map (items and trails) and the visible panel. */
   private updateBanner(): void {
-    const mapParts = this.picture.items.map((i: Item) => itemMarking(i));
+    const mapParts: Part[] = [...this.picture.items.map((i: Item) => itemMarking(i)), ...this.replay.markings];
     const panelParts = this.panelMarkings();
-    const whole = rollUp([...mapParts, ...panelParts]);
-    const text = formatBanner(whole);
+    this.pageMarking.update([...mapParts, ...panelParts]);
+    this.mapMarking.update(mapParts);
+    this.panelMarking.update(panelParts);
+  }
+
+  private renderBanner(m: Marking): void {
     for (const banner of [this.bannerTop, this.bannerBottom]) {
-      banner.textContent = text;
-      banner.className = `banner ${markingClass(whole)}`;
+      banner.textContent = m.banner;
+      banner.className = `banner ${markingClass(m)}`;
     }
-    const mapRoll = rollUp(mapParts);
-    this.mapPortion.textContent = formatPortion(mapRoll);
-    this.mapPortion.className = `portion map-portion ${markingClass(mapRoll)}`;
-    const panelRoll = rollUp(panelParts);
-    this.panelPortion.textContent = formatPortion(panelRoll);
-    this.panelPortion.className = `portion panel-portion ${markingClass(panelRoll)}`;
+  }
+
+  private static renderPortion(el: HTMLElement, kind: string, m: Marking): void {
+    el.textContent = m.portion;
+    el.className = `portion ${kind} ${markingClass(m)}`;
   }
 
   /** Fly to an organisation and pulse its symbol. */
@@ -302,13 +381,13 @@ export class App {
     const el = h("div", { class: "org-pulse", "data-testid": "org-pulse", "data-org": org.id }, h("div", { class: "ring" }));
     const marker = new maplibregl.Marker({ element: el, anchor: "center" });
     if (org.sidc) {
-      const { canvas, anchor } = drawSymbol(org.sidc, org.name);
+      const { canvas, anchor } = drawSymbol(org.sidc, orgLabel(org));
       const holder = h("div", { class: "org-symbol" }, canvas);
       holder.style.left = `${-anchor.x}px`;
       holder.style.top = `${-anchor.y}px`;
       el.append(holder);
     } else {
-      el.append(h("div", { class: "org-pulse-label" }, org.name));
+      el.append(h("div", { class: "org-pulse-label", translate: "no" }, orgLabel(org)));
     }
     this.pulse = marker.setLngLat([org.location.lon, org.location.lat]).addTo(this.map);
     this.map.flyTo({ center: [org.location.lon, org.location.lat], zoom: Math.max(this.map.getZoom(), 6), speed: 1.6 });
@@ -316,7 +395,8 @@ export class App {
 
   private tick(): void {
     const now = Date.now();
-    this.picture.tick(now);
+    if (!this.replay.replaying) this.picture.tick(now);
+    for (const [uid, item] of this.live) if (item.stale && Date.parse(item.stale) <= now) this.live.delete(uid);
     this.board.tick(now);
     const d = new Date(now);
     const pad = (n: number): string => String(n).padStart(2, "0");

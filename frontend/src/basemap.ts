@@ -7,6 +7,8 @@ import maplibregl from "maplibre-gl";
 import type { StyleSpecification } from "maplibre-gl";
 import { feature, mesh } from "topojson-client";
 import type { GeometryCollection, Topology } from "topojson-specification";
+import { t } from "./i18n";
+import type { Key } from "./i18n";
 import countriesUrl from "world-atlas/countries-50m.json?url";
 import landUrl from "world-atlas/land-50m.json?url";
 
@@ -90,19 +92,19 @@ export async function loadBasemap(map: maplibregl.Map): Promise<void> {
   (map.getSource("borders") as maplibregl.GeoJSONSource).setData(borders);
 }
 
-const PLACE_LABELS: { text: string; lon: number; lat: number; kind: "land" | "sea" }[] = [
-  { text: "JAPAN", lon: 138.6, lat: 36.9, kind: "land" },
-  { text: "PHILIPPINES", lon: 122.9, lat: 12.2, kind: "land" },
-  { text: "TAIWAN", lon: 121.0, lat: 23.6, kind: "land" },
-  { text: "OKINAWA", lon: 127.9, lat: 26.1, kind: "land" },
-  { text: "KOREA", lon: 127.6, lat: 36.9, kind: "land" },
-  { text: "CHINA", lon: 116.5, lat: 30.0, kind: "land" },
-  { text: "PHILIPPINE SEA", lon: 132.0, lat: 18.5, kind: "sea" },
-  { text: "EAST CHINA SEA", lon: 125.2, lat: 29.6, kind: "sea" },
-  { text: "SOUTH CHINA SEA", lon: 116.8, lat: 15.0, kind: "sea" },
-  { text: "SEA OF JAPAN", lon: 134.5, lat: 40.5, kind: "sea" },
-  { text: "PACIFIC OCEAN", lon: 145.0, lat: 31.0, kind: "sea" },
-  { text: "LUZON STRAIT", lon: 121.0, lat: 20.6, kind: "sea" },
+const PLACE_LABELS: { text: Key; lon: number; lat: number; kind: "land" | "sea" }[] = [
+  { text: "place.japan", lon: 138.6, lat: 36.9, kind: "land" },
+  { text: "place.philippines", lon: 122.9, lat: 12.2, kind: "land" },
+  { text: "place.taiwan", lon: 121.0, lat: 23.6, kind: "land" },
+  { text: "place.okinawa", lon: 127.9, lat: 26.1, kind: "land" },
+  { text: "place.korea", lon: 127.6, lat: 36.9, kind: "land" },
+  { text: "place.china", lon: 116.5, lat: 30.0, kind: "land" },
+  { text: "place.philippinesea", lon: 132.0, lat: 18.5, kind: "sea" },
+  { text: "place.eastchinasea", lon: 125.2, lat: 29.6, kind: "sea" },
+  { text: "place.southchinasea", lon: 116.8, lat: 15.0, kind: "sea" },
+  { text: "place.seaofjapan", lon: 134.5, lat: 40.5, kind: "sea" },
+  { text: "place.pacific", lon: 145.0, lat: 31.0, kind: "sea" },
+  { text: "place.luzonstrait", lon: 121.0, lat: 20.6, kind: "sea" },
 ];
 
 /** Region names as HTML markers (maplibre text layers would need glyphs from a server). */
@@ -110,7 +112,7 @@ export function addPlaceLabels(map: maplibregl.Map): void {
   for (const place of PLACE_LABELS) {
     const el = document.createElement("div");
     el.className = `place-label place-${place.kind}`;
-    el.textContent = place.text;
+    el.textContent = t(place.text);
     new maplibregl.Marker({ element: el }).setLngLat([place.lon, place.lat]).addTo(map);
     // Decoration only: keep it out of the tab order and the accessibility tree.
     el.removeAttribute("tabindex");

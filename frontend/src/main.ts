@@ -1,5 +1,6 @@
 import "maplibre-gl/dist/maplibre-gl.css";
 import "./style.css";
+import "./workbench.css";
 import { App } from "./app";
 
 const root = document.getElementById("app");

@@ -1,200 +1,154 @@
-// Classification markings: parse banners, roll up a view, format banner and portion.
-// Rules from the CAPCO register as summarised in shared reference markings.md: the
-// whole takes the highest level, NOFORN anywhere makes the whole NOFORN, and the whole
-// is REL TO only the countries common to every controlled part.
+// Classification markings as the server decides them. The page has no marking parser:
+// every record arrives with its banner, portion and colour class computed by the server
+// (allied_c2.security.display), and the marking of a view (the page banner, the map and
+// panel portions) is the server's roll-up of the distinct markings shown, asked from
+// POST /api/v1/markings/rollup. Until the server has answered for what is on screen,
+// the page shows MARKING UNKNOWN in the most restrictive colour (fail closed).
 
-export interface ParsedMarking {
-  rank: number; // 0 U, 1 RESTRICTED, 2 C, 3 S, 4 TS
-  cui: boolean;
-  noforn: boolean;
-  relTo: string[] | null; // null: no REL TO list on this part
-  categories: string[]; // SCI / SAP / other non-dissemination categories, e.g. "SI/TK"
-  dissem: string[]; // dissemination controls besides NOFORN and REL TO (ORCON, RELIDO, FOUO…)
-}
+import { apiPost } from "./api";
+import type { Marking } from "./types";
 
-const LEVELS: Record<string, number> = {
-  UNCLASSIFIED: 0,
-  U: 0,
-  RESTRICTED: 1,
-  R: 1,
-  CONFIDENTIAL: 2,
-  C: 2,
-  SECRET: 3,
-  S: 3,
-  "TOP SECRET": 4,
-  TS: 4,
-};
-const LEVEL_NAMES = ["UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL", "SECRET", "TOP SECRET"];
-const LEVEL_PORTIONS = ["U", "R", "C", "S", "TS"];
-const DISSEM_WORDS = new Set([
-  "FOUO",
-  "ORCON",
-  "IMCON",
-  "PROPIN",
-  "RELIDO",
-  "RSEN",
-  "FISA",
-  "DSEN",
-  "LIMDIS",
-  "EXDIS",
-  "NODIS",
-  "DISPLAY ONLY",
-]);
-// Order dissemination controls the way the register lists them.
-const DISSEM_ORDER = ["RSEN", "FOUO", "ORCON", "IMCON", "NOFORN", "PROPIN", "RELIDO", "REL TO"];
-const TETRAGRAPHS: Record<string, string[]> = {
-  FVEY: ["AUS", "CAN", "GBR", "NZL", "USA"],
-  ACGU: ["AUS", "CAN", "GBR", "USA"],
+export const UNKNOWN: Marking = {
+  banner: "MARKING UNKNOWN",
+  portion: "(MARKING UNKNOWN)",
+  class: "mk-ts",
+  originator: null,
 };
 
-export const UNCLASSIFIED: ParsedMarking = {
-  rank: 0,
-  cui: false,
-  noforn: false,
-  relTo: null,
-  categories: [],
-  dissem: [],
-};
+// The display classes the server may name (style.css); anything else is shown fail closed.
+const CLASSES = new Set(["mk-u", "mk-cui", "mk-r", "mk-c", "mk-s", "mk-ts", "mk-ts-sci"]);
 
-function splitCountries(text: string): string[] {
-  return text
-    .split(/[,\s]+/)
-    .map((c) => c.trim().toUpperCase())
-    .filter((c) => c.length > 0);
+/** One thing shown in a view: a marking as the server sent it, a roll-up banner the server
+ * sent, or null/undefined for a record that came without one (the whole is then unknown). */
+export type Part = Marking | string | null | undefined;
+
+/** CSS class of a marking's colour, as the server chose it. */
+export function markingClass(m: Marking | null | undefined): string {
+  return m && CLASSES.has(m.class) ? m.class : UNKNOWN.class;
 }
 
-/** Parse a banner (`SECRET//REL TO USA, JPN`) or portion (`(S//NF)`) marking. */
-export function parseMarking(text: string | null | undefined): ParsedMarking {
-  if (!text) return { ...UNCLASSIFIED };
-  const body = text.trim().replace(/^\(/, "").replace(/\)$/, "").toUpperCase();
-  const [head = "", ...rest] = body.split("//");
-  const out: ParsedMarking = { ...UNCLASSIFIED, categories: [], dissem: [] };
-  const level = head.trim();
-  if (level === "CUI") {
-    out.cui = true;
-  } else {
-    out.rank = LEVELS[level] ?? 0;
-  }
-  for (const category of rest) {
-    const values = category.split("/").map((v) => v.trim());
-    let isDissem = false;
-    const others: string[] = [];
-    for (const value of values) {
-      if (value === "NOFORN" || value === "NF") {
-        out.noforn = true;
-        isDissem = true;
-      } else if (value.startsWith("REL TO")) {
-        out.relTo = splitCountries(value.slice("REL TO".length));
-        isDissem = true;
-      } else if (value === "CUI") {
-        out.cui = true;
-      } else if (DISSEM_WORDS.has(value)) {
-        out.dissem.push(value);
-        isDissem = true;
-      } else if (value) {
-        others.push(value);
-      }
-    }
-    if (others.length && !isDissem) out.categories.push(others.join("/"));
-    else out.dissem.push(...others);
-  }
-  return out;
+/** The portion mark to show for a record. */
+export function portionOf(m: Marking | null | undefined): string {
+  return m?.portion || UNKNOWN.portion;
 }
 
-/** A marking from the CoT `access`/`caveat`/`releasableTo` attributes. */
-export function markingFromAttributes(
-  access: string | null | undefined,
-  caveat: string | null | undefined,
-  releasableTo: string | null | undefined,
-): ParsedMarking {
-  const parts = [access || "UNCLASSIFIED"];
-  const cav = (caveat || "").trim().toUpperCase();
-  if (cav.startsWith("REL TO") || (!cav && releasableTo)) {
-    parts.push(`REL TO ${splitCountries(releasableTo || cav.slice(6)).join(", ")}`);
-  } else if (cav) {
-    parts.push(cav);
-  }
-  return parseMarking(parts.join("//"));
+interface Wire {
+  banner: string;
+  originator: string | null;
 }
 
-function expand(countries: string[]): Set<string> {
-  const out = new Set<string>();
-  for (const c of countries) for (const m of TETRAGRAPHS[c] ?? [c]) out.add(m);
-  return out;
-}
-
-/** USA first, then trigraphs alphabetically, then longer codes alphabetically. */
-export function orderCountries(countries: Iterable<string>): string[] {
-  const all = [...new Set(countries)];
-  const tri = all.filter((c) => c !== "USA" && c.length === 3).sort();
-  const tetra = all.filter((c) => c.length !== 3).sort();
-  return [...(all.includes("USA") ? ["USA"] : []), ...tri, ...tetra];
-}
-
-/** The roll-up marking of a view made of `parts`. */
-export function rollUp(parts: ParsedMarking[]): ParsedMarking {
-  const out: ParsedMarking = { ...UNCLASSIFIED, categories: [], dissem: [] };
-  // Parts that limit release: controlled ones, and any that carry a REL TO list.
-  const limiting = parts.filter((p) => p.rank > 0 || p.cui || p.relTo !== null || p.noforn);
+/** The distinct parts of a view, sorted, with the key of the set; null when a part is unknown. */
+function distinct(parts: Part[]): { key: string; keys: string[]; wire: Wire[] } | null {
+  const byKey = new Map<string, Wire>();
   for (const part of parts) {
-    out.rank = Math.max(out.rank, part.rank);
-    out.cui ||= part.cui;
-    out.noforn ||= part.noforn;
-    for (const c of part.categories) if (!out.categories.includes(c)) out.categories.push(c);
-    for (const d of part.dissem) if (d !== "RELIDO" && !out.dissem.includes(d)) out.dissem.push(d);
+    const wire: Wire | null =
+      typeof part === "string"
+        ? part
+          ? { banner: part, originator: null }
+          : null
+        : part?.banner
+          ? { banner: part.banner, originator: part.originator ?? null }
+          : null;
+    if (wire === null) return null;
+    byKey.set(JSON.stringify([wire.banner, wire.originator]), wire);
   }
-  const listed = limiting.filter((p) => p.relTo !== null);
-  // Unlisted classified parts stay with their originator, and so does the whole: the banner
-  // then carries no REL TO list (the server, which knows originators, decides release).
-  if (!out.noforn && listed.length > 0 && listed.length === limiting.length) {
-    const [first = new Set<string>(), ...others] = listed.map((p) => expand(p.relTo ?? []));
-    const common = [...first].filter((c) => others.every((list) => list.has(c)));
-    // A REL TO list needs more than one country; nothing shared beyond one nation is NOFORN.
-    if (common.length > 1) out.relTo = orderCountries(common);
-    else out.noforn = true;
+  const keys = [...byKey.keys()].sort();
+  return { key: keys.join("\n"), keys, wire: keys.map((k) => byKey.get(k) as Wire) };
+}
+
+const CACHE_LIMIT = 256;
+
+/** The server's roll-ups, cached by the set of distinct markings they were asked for. */
+export class MarkingRollups {
+  private readonly answered = new Map<string, Marking>();
+  private readonly asking = new Map<string, Promise<Marking | null>>();
+
+  /** The roll-up of `key` if the server has answered for it. */
+  peek(key: string): Marking | undefined {
+    return this.answered.get(key);
   }
-  if (!out.noforn && limiting.length > 0 && limiting.every((p) => p.dissem.includes("RELIDO"))) {
-    out.dissem.push("RELIDO");
+
+  /** Ask the server; null when it could not answer (network, auth): ask again later. */
+  ask(key: string, markings: Wire[]): Promise<Marking | null> {
+    const known = this.answered.get(key);
+    if (known) return Promise.resolve(known);
+    let pending = this.asking.get(key);
+    if (!pending) {
+      pending = apiPost<Marking>("/api/v1/markings/rollup", { markings })
+        .then((m) => this.remember(key, m))
+        .catch((err: unknown) => {
+          // 422: the server cannot mark this set; that answer is final, and fails closed.
+          const status = (err as { status?: number }).status;
+          return status === 422 ? this.remember(key, UNKNOWN) : null;
+        })
+        .finally(() => this.asking.delete(key));
+      this.asking.set(key, pending);
+    }
+    return pending;
   }
-  if (out.rank > 0 || out.cui) out.dissem = out.dissem.filter((d) => d !== "FOUO");
-  return out;
+
+  private remember(key: string, marking: Marking): Marking {
+    if (this.answered.size >= CACHE_LIMIT) {
+      const oldest = this.answered.keys().next().value;
+      if (oldest !== undefined) this.answered.delete(oldest);
+    }
+    this.answered.set(key, marking);
+    return marking;
+  }
 }
 
-function dissemTokens(m: ParsedMarking, portion: boolean): string[] {
-  const tokens = [...m.dissem];
-  if (m.noforn) tokens.push(portion ? "NF" : "NOFORN");
-  if (m.relTo && !m.noforn) tokens.push(`REL TO ${orderCountries(m.relTo).join(", ")}`);
-  const rank = (t: string): number => {
-    const key = t === "NF" ? "NOFORN" : t.startsWith("REL TO") ? "REL TO" : t;
-    const i = DISSEM_ORDER.indexOf(key);
-    return i < 0 ? DISSEM_ORDER.length : i;
-  };
-  return tokens.sort((a, b) => rank(a) - rank(b));
-}
+const ASK_DELAY_MS = 120;
+const RETRY_MS = 3000;
 
-function levelWord(m: ParsedMarking, portion: boolean): string {
-  if (m.rank === 0 && m.cui) return "CUI";
-  return (portion ? LEVEL_PORTIONS : LEVEL_NAMES)[m.rank] ?? "UNCLASSIFIED";
-}
+/** A marked view (banner or portion): shows the server's roll-up of its current parts. */
+export class MarkedView {
+  private shown: Set<string> | null = null; // the parts the shown marking covers (null: unknown)
+  private wanted: { key: string; keys: string[]; wire: Wire[] } | null = null;
+  private timer = 0;
 
-export function formatBanner(m: ParsedMarking): string {
-  const dissem = dissemTokens(m, false);
-  return [levelWord(m, false), ...m.categories, ...(dissem.length ? [dissem.join("/")] : [])].join(
-    "//",
-  );
-}
+  constructor(
+    private readonly rollups: MarkingRollups,
+    private readonly render: (m: Marking) => void,
+  ) {
+    render(UNKNOWN);
+  }
 
-export function formatPortion(m: ParsedMarking): string {
-  const dissem = dissemTokens(m, true);
-  const body = [levelWord(m, true), ...m.categories, ...(dissem.length ? [dissem.join("/")] : [])];
-  return `(${body.join("//")})`;
-}
+  /** The parts on screen changed (or may have): show their roll-up, asking for it if new. */
+  update(parts: Part[]): void {
+    const wanted = distinct(parts);
+    this.wanted = wanted;
+    if (wanted === null) {
+      this.show(UNKNOWN, null);
+      return;
+    }
+    const known = this.rollups.peek(wanted.key);
+    if (known) {
+      this.show(known, wanted.keys);
+      return;
+    }
+    // Fewer parts than the shown roll-up covers: it is still at least as restrictive.
+    const shown = this.shown;
+    if (!shown || !wanted.keys.every((k) => shown.has(k))) this.show(UNKNOWN, null);
+    this.schedule(ASK_DELAY_MS);
+  }
 
-/** CSS class for the conventional banner colour of a marking. */
-export function markingClass(m: ParsedMarking): string {
-  if (m.rank >= 4) return m.categories.length ? "mk-ts-sci" : "mk-ts";
-  if (m.rank === 3) return "mk-s";
-  if (m.rank === 2) return "mk-c";
-  if (m.rank === 1) return "mk-r";
-  return m.cui ? "mk-cui" : "mk-u";
+  private schedule(delay: number): void {
+    if (!this.timer) this.timer = window.setTimeout(() => this.ask(), delay);
+  }
+
+  private ask(): void {
+    this.timer = 0;
+    const wanted = this.wanted;
+    if (wanted === null) return;
+    void this.rollups.ask(wanted.key, wanted.wire).then((m) => {
+      if (this.wanted?.key !== wanted.key) return; // the screen changed meanwhile
+      if (m) this.show(m, m === UNKNOWN ? null : wanted.keys);
+      else this.schedule(RETRY_MS);
+    });
+  }
+
+  private show(m: Marking, covers: string[] | null): void {
+    this.shown = covers ? new Set(covers) : null;
+    this.render(m);
+  }
 }

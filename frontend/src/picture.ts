@@ -1,206 +1,321 @@
-// The live picture on the map: one MIL-STD-2525 symbol (milsymbol) per item, moved as
-// positions arrive, faded as it nears its stale time and removed once stale.
+// The picture on the map: maplibre GeoJSON sources and symbol layers, so thousands of
+// tracks stay smooth and labels are decluttered by maplibre's own collision detection.
+// Tracks are clustered (counts) at low zoom and expand on click; labels are hidden below
+// LABEL_MIN_ZOOM and dropped where they would collide; symbols are always drawn.
+// Updates are applied at most every FLUSH_MS, in an animation frame; items fade in the last 20 % of
+// their life and leave once stale. Drawings (u-d-…) are drawn from their `shape`.
 
+import type { FeatureCollection, LineString, Point, Polygon } from "geojson";
 import maplibregl from "maplibre-gl";
-import ms from "milsymbol";
-import { testId } from "./dom";
+import type { GeoJSONSource } from "maplibre-gl";
+import { isDrawing, pointFeature, shapeFeatures } from "./features";
+import type { PointProps, ShapeProps } from "./features";
+import { Proxies } from "./proxies";
+import { LEADER, provideImages } from "./symbols";
 import { parseTime } from "./time";
-import { sidcFor } from "./sidc";
 import type { Item } from "./types";
+
+export { drawSymbol } from "./symbols";
 
 // Within this share of its lifetime before `stale`, an item is drawn faded.
 const FADE_SHARE = 0.2;
-const MOVE_MS = 900;
+export const LABEL_MIN_ZOOM = 5;
+const CLUSTER_MAX_ZOOM = 7;
+const FLUSH_MS = 100;
+const TRACKS = "tracks";
+const SHAPES = "shapes";
+export const ICON_LAYER = "track-icons";
+export const LABEL_LAYER = "track-labels";
+const CLUSTER_LAYER = "track-clusters";
 
 interface Entry {
   item: Item;
-  marker: maplibregl.Marker;
-  el: HTMLDivElement;
-  symbolKey: string;
-  from: [number, number];
-  to: [number, number];
-  movedAt: number;
+  fading: boolean;
 }
 
-export function drawSymbol(
-  sidc: string | null,
-  label: string,
-): { canvas: HTMLCanvasElement; anchor: { x: number; y: number } } {
-  // Non-atom CoT (points, routes…) has no 2525 code: draw a neutral unknown marker.
-  const symbol = new ms.Symbol(sidc ?? "SUZP-----------", {
-    size: 26,
-    uniqueDesignation: label,
-    infoColor: "#e8eef4",
-    infoSize: 44,
-    outlineWidth: 3,
-    outlineColor: "rgba(6, 12, 18, 0.9)",
-  });
-  const scale = window.devicePixelRatio || 1;
-  const canvas = symbol.asCanvas(scale);
-  const size = symbol.getSize();
-  canvas.style.width = `${size.width}px`;
-  canvas.style.height = `${size.height}px`;
-  return { canvas, anchor: symbol.getAnchor() };
-}
+const EMPTY: FeatureCollection = { type: "FeatureCollection", features: [] };
 
-/** A heading leader from the symbol's anchor. milsymbol's own direction arrow is drawn
- * in the icon colour (black), which vanishes on a dark basemap. */
-function headingLeader(course: number, anchor: { x: number; y: number }): HTMLElement {
-  const el = document.createElement("div");
-  el.className = "heading";
-  el.style.left = `${anchor.x}px`;
-  el.style.top = `${anchor.y}px`;
-  el.style.transform = `rotate(${course}deg)`;
-  return el;
-}
+/** Seen by `make bench` (bench/browser.py): when each applied update was painted. */
+export type PaintHook = (items: Item[], paintedAt: number) => void;
 
 export class Picture {
   private readonly entries = new Map<string, Entry>();
   private selected: string | null = null;
   private frame = 0;
+  private lastFlush = 0;
+  private ready = false;
+  private filter: (item: Item) => boolean = () => true;
+  private fresh: Item[] = []; // updated since the last frame (measured by paintHook)
+  private applied: Item[] = [];
+  readonly proxies: Proxies;
+  paintHook: PaintHook | null = null;
 
   constructor(
     private readonly map: maplibregl.Map,
     private readonly onSelect: (uid: string) => void,
     private readonly onChange: () => void,
-  ) {}
+  ) {
+    provideImages(map);
+    this.proxies = new Proxies(
+      map,
+      (uid) => this.onSelect(uid),
+      (uid) => this.entries.get(uid)?.item,
+      (id, at) => void this.expand(id, at),
+    );
+    if (map.isStyleLoaded()) this.addLayers();
+    else map.once("load", () => this.addLayers());
+  }
 
-  get items(): Item[] {
+  /** Every item held (live or replayed), filtered or not. */
+  get all(): Item[] {
     return [...this.entries.values()].map((e) => e.item);
+  }
+
+  /** The items on the map: what the banner must cover. */
+  get items(): Item[] {
+    return this.all.filter(this.filter);
   }
 
   get(uid: string): Item | undefined {
     return this.entries.get(uid)?.item;
   }
 
+  setFilter(filter: (item: Item) => boolean): void {
+    this.filter = filter;
+    this.changed();
+  }
+
   replaceAll(items: Item[], now: number): void {
-    const keep = new Set(items.map((i) => i.uid));
-    for (const uid of [...this.entries.keys()]) if (!keep.has(uid)) this.drop(uid);
+    this.entries.clear();
     for (const item of items) this.place(item, now);
-    this.onChange();
+    this.changed();
   }
 
   upsert(item: Item, now: number): void {
-    this.place(item, now);
-    this.onChange();
+    this.upsertMany([item], now);
+  }
+
+  upsertMany(items: Item[], now: number): void {
+    for (const item of items) this.place(item, now);
+    this.changed();
   }
 
   remove(uid: string): void {
-    if (this.drop(uid)) this.onChange();
+    if (this.entries.delete(uid)) this.changed();
   }
 
   clear(): void {
-    for (const uid of [...this.entries.keys()]) this.drop(uid);
-    this.onChange();
+    this.entries.clear();
+    this.changed();
   }
 
   select(uid: string | null): void {
-    if (this.selected) this.entries.get(this.selected)?.el.classList.remove("selected");
     this.selected = uid;
-    if (uid) this.entries.get(uid)?.el.classList.add("selected");
+    if (this.ready) this.map.setFilter("track-selected", ["==", ["get", "uid"], uid ?? ""]);
+    this.proxies.select(uid);
   }
 
-  /** Fade items close to stale and drop the ones past it; returns true when some went. */
-  tick(now: number): boolean {
-    let removed = false;
+  /** Fade items close to stale and drop the ones past it. */
+  tick(now: number): void {
+    let changed = false;
     for (const [uid, entry] of this.entries) {
       const stale = parseTime(entry.item.stale);
       if (stale === null) continue;
       if (now >= stale) {
-        this.drop(uid);
-        removed = true;
+        this.entries.delete(uid);
+        changed = true;
         continue;
       }
       const born = parseTime(entry.item.start) ?? parseTime(entry.item.time) ?? now;
-      const life = Math.max(stale - born, 1);
-      entry.el.classList.toggle("fading", stale - now <= life * FADE_SHARE);
+      const fading = stale - now <= Math.max(stale - born, 1) * FADE_SHARE;
+      if (fading !== entry.fading) {
+        entry.fading = fading;
+        changed = true;
+      }
     }
-    if (removed) this.onChange();
-    return removed;
+    if (changed) this.changed();
+  }
+
+  /** Frame the map on what is shown (the initial view fits what the user can see). */
+  fit(fallback: [[number, number], [number, number]]): void {
+    const shown = this.items.filter((i) => Number.isFinite(i.lat) && Number.isFinite(i.lon));
+    if (!shown.length) {
+      this.map.fitBounds(fallback, { padding: 10, duration: 0 });
+      return;
+    }
+    const bounds = new maplibregl.LngLatBounds();
+    for (const item of shown) bounds.extend([item.lon, item.lat]);
+    // No closer than a theatre view: one item alone is shown with its surroundings.
+    this.map.fitBounds(bounds, { padding: 80, maxZoom: 6, duration: 0 });
   }
 
   private place(item: Item, now: number): void {
     if (!Number.isFinite(item.lat) || !Number.isFinite(item.lon)) return;
     const stale = parseTime(item.stale);
     if (stale !== null && stale <= now) {
-      this.drop(item.uid);
+      this.entries.delete(item.uid);
       return;
     }
-    const target: [number, number] = [item.lon, item.lat];
-    const existing = this.entries.get(item.uid);
-    if (!existing) {
-      const el = document.createElement("div");
-      el.className = "symbol";
-      el.dataset.testid = `symbol-${testId(item.uid)}`;
-      el.dataset.uid = item.uid;
-      el.addEventListener("click", (event) => {
-        event.stopPropagation();
-        this.onSelect(item.uid);
-      });
-      const marker = new maplibregl.Marker({ element: el, anchor: "top-left" })
-        .setLngLat(target)
-        .addTo(this.map);
-      const entry: Entry = { item, marker, el, symbolKey: "", from: target, to: target, movedAt: 0 };
-      this.entries.set(item.uid, entry);
-      this.redraw(entry);
-      if (this.selected === item.uid) el.classList.add("selected");
-      return;
-    }
-    existing.item = item;
-    this.redraw(existing);
-    if (existing.to[0] !== target[0] || existing.to[1] !== target[1]) {
-      existing.from = existing.marker.getLngLat().toArray() as [number, number];
-      existing.to = target;
-      existing.movedAt = performance.now();
-      this.animate();
-    }
+    const born = parseTime(item.start) ?? parseTime(item.time) ?? now;
+    const fading = stale !== null && stale - now <= Math.max(stale - born, 1) * FADE_SHARE;
+    this.entries.set(item.uid, { item, fading });
+    if (this.paintHook) this.fresh.push(item);
   }
 
-  private redraw(entry: Entry): void {
-    const { item } = entry;
-    const sidc = sidcFor(item);
-    const label = item.callsign || item.uid;
-    const course = item.course !== null && item.course !== undefined ? Math.round(item.course) : null;
-    const key = `${sidc}|${label}|${course}`;
-    if (key === entry.symbolKey) return;
-    entry.symbolKey = key;
-    const { canvas, anchor } = drawSymbol(sidc, label);
-    entry.el.replaceChildren(canvas);
-    if (course !== null && Number.isFinite(course)) entry.el.prepend(headingLeader(course, anchor));
-    entry.el.dataset.course = course === null ? "" : String(course);
-    entry.el.title = `${label} ${item.marking?.portion ?? ""}`.trim();
-    entry.el.setAttribute("aria-label", label);
-    entry.el.dataset.sidc = sidc ?? "";
-    entry.marker.setOffset([-anchor.x, -anchor.y]);
-  }
-
-  private animate(): void {
+  private changed(): void {
+    this.onChange();
     if (this.frame) return;
-    const step = (): void => {
-      const t = performance.now();
-      let moving = false;
-      for (const entry of this.entries.values()) {
-        if (!entry.movedAt) continue;
-        const k = Math.min((t - entry.movedAt) / MOVE_MS, 1);
-        const ease = k * (2 - k);
-        entry.marker.setLngLat([
-          entry.from[0] + (entry.to[0] - entry.from[0]) * ease,
-          entry.from[1] + (entry.to[1] - entry.from[1]) * ease,
-        ]);
-        if (k >= 1) entry.movedAt = 0;
-        else moving = true;
-      }
-      this.frame = moving ? requestAnimationFrame(step) : 0;
-    };
-    this.frame = requestAnimationFrame(step);
+    // At most one setData per FLUSH_MS: re-tiling and clustering thousands of points is
+    // the map's costliest step, and a track reporting once a second needs no more.
+    const wait = Math.max(0, this.lastFlush + FLUSH_MS - performance.now());
+    this.frame = window.setTimeout(() => requestAnimationFrame(() => this.flush()), wait);
   }
 
-  private drop(uid: string): boolean {
-    const entry = this.entries.get(uid);
-    if (!entry) return false;
-    entry.marker.remove();
-    this.entries.delete(uid);
-    if (this.selected === uid) this.selected = null;
-    return true;
+  /** One setData per source per frame, however many updates arrived. */
+  private flush(): void {
+    this.frame = 0;
+    this.lastFlush = performance.now();
+    if (!this.ready) return;
+    const points: FeatureCollection<Point, PointProps> = { type: "FeatureCollection", features: [] };
+    const shapes: FeatureCollection<LineString | Polygon, ShapeProps> = { type: "FeatureCollection", features: [] };
+    const shown: Item[] = [];
+    for (const { item, fading } of this.entries.values()) {
+      if (!this.filter(item)) continue;
+      shown.push(item);
+      points.features.push(pointFeature(item, fading));
+      if (isDrawing(item)) shapes.features.push(...shapeFeatures(item));
+    }
+    (this.map.getSource(TRACKS) as GeoJSONSource).setData(points);
+    (this.map.getSource(SHAPES) as GeoJSONSource).setData(shapes);
+    if (this.fresh.length) {
+      this.applied.push(...this.fresh);
+      this.fresh = [];
+    }
+    this.proxies.dataChanged(shown.length);
+  }
+
+  private addLayers(): void {
+    const map = this.map;
+    map.addSource(TRACKS, {
+      type: "geojson",
+      data: EMPTY,
+      cluster: true,
+      clusterRadius: 44,
+      clusterMaxZoom: CLUSTER_MAX_ZOOM,
+    });
+    map.addSource(SHAPES, { type: "geojson", data: EMPTY });
+    map.addLayer({
+      id: "shape-fill",
+      type: "fill",
+      source: SHAPES,
+      filter: ["==", ["get", "closed"], 1],
+      paint: { "fill-color": ["get", "fill"] },
+    });
+    map.addLayer({
+      id: "shape-line",
+      type: "line",
+      source: SHAPES,
+      paint: { "line-color": ["get", "stroke"], "line-width": 2.5 },
+    });
+    const unclustered: maplibregl.FilterSpecification = ["!", ["has", "point_count"]];
+    map.addLayer({
+      id: "track-selected",
+      type: "circle",
+      source: TRACKS,
+      filter: ["==", ["get", "uid"], ""],
+      paint: { "circle-radius": 22, "circle-color": "rgba(128, 224, 255, 0.18)", "circle-stroke-color": "#80e0ff", "circle-stroke-width": 2 },
+    });
+    map.addLayer({
+      id: "track-heading",
+      type: "symbol",
+      source: TRACKS,
+      filter: ["all", unclustered, ["==", ["get", "heading"], 1]],
+      layout: {
+        "icon-image": LEADER,
+        "icon-rotate": ["get", "course"],
+        "icon-rotation-alignment": "map",
+        "icon-allow-overlap": true,
+        "icon-ignore-placement": true,
+      },
+      paint: { "icon-opacity": ["case", ["==", ["get", "fade"], 1], 0.35, 0.9] },
+    });
+    // Labels below the symbols: maplibre places the top layer first, so a label is
+    // dropped where it would cover a symbol or an earlier label.
+    map.addLayer({
+      id: LABEL_LAYER,
+      type: "symbol",
+      source: TRACKS,
+      minzoom: LABEL_MIN_ZOOM,
+      filter: unclustered,
+      layout: {
+        "icon-image": ["get", "label"],
+        "icon-anchor": "left",
+        "icon-offset": ["interpolate", ["linear"], ["get", "hw"], 0, ["literal", [4, 0]], 100, ["literal", [104, 0]]],
+        "icon-padding": 1,
+        "icon-allow-overlap": false,
+        "symbol-sort-key": ["get", "fade"],
+      },
+      paint: { "icon-opacity": ["case", ["==", ["get", "fade"], 1], 0.45, 1] },
+    });
+    map.addLayer({
+      id: ICON_LAYER,
+      type: "symbol",
+      source: TRACKS,
+      filter: unclustered,
+      layout: {
+        "icon-image": ["get", "icon"],
+        "icon-allow-overlap": true,
+        "icon-padding": 0,
+      },
+      paint: { "icon-opacity": ["case", ["==", ["get", "fade"], 1], 0.35, 1] },
+    });
+    map.addLayer({
+      id: CLUSTER_LAYER,
+      type: "symbol",
+      source: TRACKS,
+      filter: ["has", "point_count"],
+      layout: {
+        "icon-image": ["concat", "cl:", ["get", "point_count_abbreviated"]],
+        "icon-allow-overlap": true,
+      },
+    });
+    map.on("click", ICON_LAYER, (e) => {
+      const uid = e.features?.[0]?.properties?.uid as string | undefined;
+      if (uid) this.onSelect(uid);
+    });
+    map.on("click", "shape-line", (e) => {
+      const uid = e.features?.[0]?.properties?.uid as string | undefined;
+      if (uid) this.onSelect(uid);
+    });
+    map.on("click", CLUSTER_LAYER, (e) => {
+      const feature = e.features?.[0];
+      if (feature?.geometry.type !== "Point") return;
+      const id = feature.properties?.cluster_id as number;
+      void this.expand(id, feature.geometry.coordinates as [number, number]);
+    });
+    for (const layer of [ICON_LAYER, CLUSTER_LAYER, "shape-line"]) {
+      map.on("mouseenter", layer, () => (map.getCanvas().style.cursor = "pointer"));
+      map.on("mouseleave", layer, () => (map.getCanvas().style.cursor = ""));
+    }
+    map.on("render", () => this.painted());
+    this.ready = true;
+    this.select(this.selected);
+    this.changed();
+  }
+
+  /** Zoom in until the cluster comes apart (maplibre's own expansion zoom). */
+  private async expand(id: number, at: [number, number]): Promise<void> {
+    const zoom = await (this.map.getSource(TRACKS) as GeoJSONSource).getClusterExpansionZoom(id);
+    this.map.easeTo({ center: at, zoom: zoom + 0.5 });
+  }
+
+  private painted(): void {
+    if (!this.paintHook || !this.applied.length) return;
+    if (!this.map.isSourceLoaded(TRACKS)) return;
+    const items = this.applied;
+    this.applied = [];
+    const hook = this.paintHook;
+    // The frame that draws the new data is the next one the browser paints.
+    requestAnimationFrame(() => hook(items, Date.now()));
   }
 }

@@ -3,7 +3,10 @@
 
 import { apiGet, listOf } from "./api";
 import { h, testId } from "./dom";
-import { formatPortion, markingClass, parseMarking } from "./marking";
+import { markingClass, portionOf } from "./marking";
+import type { Part } from "./marking";
+import { t } from "./i18n";
+import type { Key } from "./i18n";
 import { dtg } from "./time";
 import type { ReadinessReport, Rollup } from "./types";
 
@@ -59,7 +62,7 @@ export class ReadinessDashboard {
   private reports: ReadinessReport[] = [];
   private commandRollups: Rollup[] = [];
   private nationRollups: Rollup[] = [];
-  private nationBanner = "";
+  private nationBanner: string | null = null;
   private error: string | null = null;
 
   constructor(
@@ -70,14 +73,17 @@ export class ReadinessDashboard {
     this.el = h("div", { class: "readiness" });
   }
 
-  /** Everything on the panel, for the page banner. */
-  get markings(): string[] {
+  /** Everything on the panel, for the page banner: the markings and roll-up banners the
+   * server sent (a missing one makes the whole MARKING UNKNOWN). */
+  get markings(): Part[] {
+    if (this.error) return [];
+    const loaded = this.nationBanner !== null;
     return [
-      ...this.reports.map((r) => r.marking?.banner ?? ""),
-      ...this.commandRollups.map((r) => r.banner ?? ""),
-      ...this.nationRollups.map((r) => r.banner ?? ""),
-      this.nationBanner,
-    ].filter((m) => m);
+      ...this.reports.map((r) => r.marking),
+      ...this.commandRollups.map((r) => r.banner),
+      ...this.nationRollups.map((r) => r.banner),
+      ...(loaded ? [this.nationBanner] : []),
+    ];
   }
 
   async load(): Promise<void> {
@@ -89,11 +95,12 @@ export class ReadinessDashboard {
       ]);
       this.reports = latestPerUnit(listOf<ReadinessReport>(reports, "reports", "items").map(normaliseReport));
       this.nationRollups = rollupList(nations);
-      this.nationBanner = String((nations as { banner?: unknown } | null)?.banner ?? "");
+      const banner = (nations as { banner?: unknown } | null)?.banner;
+      this.nationBanner = typeof banner === "string" ? banner : "";
       this.commandRollups = commands.flatMap((c) => (Array.isArray(c) ? (c as Rollup[]) : [c as Rollup]));
       this.error = null;
     } catch (err) {
-      this.error = `Readiness unavailable: ${err instanceof Error ? err.message : String(err)}`;
+      this.error = t("readiness.unavailable", { why: err instanceof Error ? err.message : String(err) });
     }
     this.render();
   }
@@ -120,12 +127,12 @@ export class ReadinessDashboard {
         h(
           "tr",
           {},
-          h("th", { class: "unit-col" }, "Unit"),
-          h("th", {}, "Nat"),
-          ...AREAS.map((a) => h("th", { title: AREA_TITLES[a] }, a.toUpperCase())),
-          h("th", {}, "Comp"),
-          h("th", { title: "overall: the commander's assessment where given, else computed" }, "Level"),
-          h("th", {}, "Reported"),
+          h("th", { class: "unit-col" }, t("readiness.unit")),
+          h("th", {}, t("readiness.nation")),
+          ...AREAS.map((a) => h("th", { title: t(AREA_TITLES[a]) }, a.toUpperCase())),
+          h("th", {}, t("readiness.computed")),
+          h("th", { title: t("readiness.level.title") }, t("readiness.level")),
+          h("th", {}, t("readiness.reported")),
         ),
       ),
       h(
@@ -133,7 +140,7 @@ export class ReadinessDashboard {
         {},
         this.reports.length
           ? this.reports.map((r) => {
-              const marking = parseMarking(r.marking?.banner);
+              const marking = r.marking;
               const overall = r.level ?? r.computed;
               const overridden = Boolean(r.assessed) && r.assessed !== r.computed;
               return h(
@@ -142,17 +149,17 @@ export class ReadinessDashboard {
                 h(
                   "td",
                   { class: "unit-col", title: r.unit },
-                  h("div", { class: "unit-name" }, r.unit_name ?? r.unit),
-                  h("span", { class: `portion tiny ${markingClass(marking)}` }, r.marking?.portion ?? formatPortion(marking)),
+                  h("div", { class: "unit-name", translate: "no" }, this.orgName(r.unit) !== r.unit ? this.orgName(r.unit) : (r.unit_name ?? r.unit)),
+                  h("span", { class: `portion tiny ${markingClass(marking)}` }, portionOf(marking)),
                 ),
-                h("td", {}, r.nation ?? ""),
+                h("td", { translate: "no" }, r.nation ?? ""),
                 ...AREAS.map((a) => area(r[a])),
                 h("td", { class: `clevel ${levelClass(r.computed)}` }, r.computed ?? "—"),
                 h(
                   "td",
                   {
                     class: `clevel ${levelClass(overall)}${overridden ? " overridden" : ""}`,
-                    title: overridden ? `assessed ${r.assessed} (computed ${r.computed}): ${r.reason ?? ""}` : "",
+                    title: overridden ? t("readiness.overridden", { assessed: r.assessed ?? "", computed: r.computed ?? "", reason: r.reason ?? "" }) : "",
                     "data-testid": `readiness-level-${testId(r.unit)}`,
                   },
                   overall ?? "—",
@@ -161,25 +168,25 @@ export class ReadinessDashboard {
                   "td",
                   { class: "reported" },
                   dtg(r.reported_at),
-                  r.stale ? h("span", { class: "stale-badge", "data-testid": `stale-${testId(r.unit)}` }, "STALE") : null,
+                  r.stale ? h("span", { class: "stale-badge", "data-testid": `stale-${testId(r.unit)}` }, t("readiness.stale")) : null,
                 ),
               );
             })
-          : [h("tr", {}, h("td", { colspan: 9, class: "empty" }, "No readiness reports releasable to you."))],
+          : [h("tr", {}, h("td", { colspan: 9, class: "empty" }, t("readiness.none")))],
       ),
     );
     this.el.replaceChildren(
-      h("h3", { class: "section-title" }, "Units"),
+      h("h3", { class: "section-title" }, t("readiness.units")),
       grid,
-      h("h3", { class: "section-title" }, "Roll-up by command"),
+      h("h3", { class: "section-title" }, t("readiness.bycommand")),
       this.rollupTable(this.commandRollups, "rollup-commands"),
-      h("h3", { class: "section-title" }, "Roll-up by nation"),
+      h("h3", { class: "section-title" }, t("readiness.bynation")),
       this.rollupTable(this.nationRollups, "rollup-nations"),
     );
   }
 
   private rollupTable(rows: Rollup[], id: string): HTMLElement {
-    if (!rows.length) return h("div", { class: "empty", "data-testid": id }, "No roll-up.");
+    if (!rows.length) return h("div", { class: "empty", "data-testid": id }, t("readiness.norollup"));
     return h(
       "table",
       { class: "grid rollup", "data-testid": id },
@@ -189,13 +196,13 @@ export class ReadinessDashboard {
         h(
           "tr",
           {},
-          h("th", { class: "unit-col" }, "Command / nation"),
-          h("th", { title: "reported / units" }, "Rep"),
-          h("th", {}, "Stale"),
-          h("th", {}, "Miss"),
-          h("th", { class: "dist-col" }, "C-levels"),
-          h("th", {}, "Worst"),
-          ...AREAS.map((a) => h("th", { title: `worst ${AREA_TITLES[a]}` }, a.toUpperCase())),
+          h("th", { class: "unit-col" }, t("readiness.commandnation")),
+          h("th", { title: t("readiness.rep.title") }, t("readiness.rep")),
+          h("th", {}, t("readiness.stalecol")),
+          h("th", {}, t("readiness.missing")),
+          h("th", { class: "dist-col" }, t("readiness.clevels")),
+          h("th", {}, t("readiness.worst")),
+          ...AREAS.map((a) => h("th", { title: t("readiness.worstof", { area: t(AREA_TITLES[a]) }) }, a.toUpperCase())),
         ),
       ),
       h(
@@ -207,7 +214,7 @@ export class ReadinessDashboard {
           return h(
             "tr",
             { "data-testid": `rollup-row-${testId(key)}` },
-            h("td", { class: "unit-col", title: r.banner ?? "" }, r.org ? this.orgName(r.org) : (r.name ?? r.nation ?? "—")),
+            h("td", { class: "unit-col", title: r.banner ?? "", translate: "no" }, r.org ? this.orgName(r.org) : (r.name ?? r.nation ?? "—")),
             h("td", {}, `${r.reported ?? 0}/${r.units ?? 0}`),
             h("td", { class: r.stale ? "warn" : "" }, r.stale ?? 0),
             h("td", { class: r.missing ? "warn" : "" }, r.missing ?? 0),
@@ -223,7 +230,7 @@ export class ReadinessDashboard {
                     {
                       class: `dist-seg ${levelClass(l)}`,
                       style: `flex-grow:${r.by_level?.[l] ?? 0}`,
-                      title: `${l}: ${r.by_level?.[l] ?? 0} of ${total}`,
+                      title: t("readiness.share", { level: l, n: r.by_level?.[l] ?? 0, total }),
                     },
                     String(r.by_level?.[l] ?? 0),
                   ),
@@ -236,7 +243,7 @@ export class ReadinessDashboard {
               const mean = r.areas?.[a.toUpperCase()]?.mean;
               return h(
                 "td",
-                { class: `area ${levelClass(worst)}`, title: mean != null ? `mean ${mean.toFixed(1)}` : "" },
+                { class: `area ${levelClass(worst)}`, title: mean != null ? t("readiness.mean", { mean: mean.toFixed(1) }) : "" },
                 worst ?? "—",
               );
             }),
@@ -247,9 +254,9 @@ export class ReadinessDashboard {
   }
 }
 
-const AREA_TITLES: Record<(typeof AREAS)[number], string> = {
-  p: "Personnel",
-  s: "Equipment and supplies on hand",
-  r: "Equipment condition",
-  t: "Training",
+const AREA_TITLES: Record<(typeof AREAS)[number], Key> = {
+  p: "readiness.p",
+  s: "readiness.s",
+  r: "readiness.r",
+  t: "readiness.t",
 };

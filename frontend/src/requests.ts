@@ -3,28 +3,37 @@
 
 import { apiPost } from "./api";
 import { h, testId } from "./dom";
-import { formatPortion, markingClass, parseMarking } from "./marking";
+import { markingClass, portionOf } from "./marking";
+import { t } from "./i18n";
+import type { Key } from "./i18n";
 import { CLOCKS, clockText, dtg, until } from "./time";
 import type { DecisionRequest } from "./types";
 
-const STATES: { id: string; title: string }[] = [
-  { id: "submitted", title: "Submitted" },
-  { id: "in_review", title: "In review" },
-  { id: "coordination", title: "Coordination" },
-  { id: "returned", title: "Returned" },
-  { id: "approved", title: "Approved" },
-  { id: "denied", title: "Denied" },
-  { id: "withdrawn", title: "Withdrawn" },
+const STATES: { id: string; title: Key }[] = [
+  { id: "submitted", title: "state.submitted" },
+  { id: "in_review", title: "state.in_review" },
+  { id: "coordination", title: "state.coordination" },
+  { id: "returned", title: "state.returned" },
+  { id: "approved", title: "state.approved" },
+  { id: "denied", title: "state.denied" },
+  { id: "withdrawn", title: "state.withdrawn" },
 ];
-const ACTION_TITLES: Record<string, string> = {
-  approve: "Approve",
-  deny: "Deny",
-  forward: "Forward",
-  return: "Return",
-  concur: "Concur",
-  nonconcur: "Non-concur",
-  comment: "Comment",
+const STATE_TITLES = new Map<string, Key>(STATES.map((s) => [s.id, s.title]));
+const ACTION_TITLES: Record<string, Key> = {
+  approve: "action.approve",
+  deny: "action.deny",
+  forward: "action.forward",
+  return: "action.return",
+  concur: "action.concur",
+  nonconcur: "action.nonconcur",
+  comment: "action.comment",
 };
+const URGENCY: Record<string, Key> = {
+  routine: "urgency.routine",
+  priority: "urgency.priority",
+  urgent: "urgency.urgent",
+};
+// The reason recorded on the server stays in English: it is the audit trail's language.
 const PAST: Record<string, string> = {
   approve: "approved",
   deny: "denied",
@@ -56,7 +65,7 @@ export class RequestsBoard {
         h(
           "div",
           { class: "clock", "data-testid": `clock-${c.id}`, "data-zone": c.zone },
-          h("div", { class: "clock-label" }, c.label),
+          h("div", { class: "clock-label" }, t(c.label)),
           h("div", { class: "clock-time" }, "--:--"),
           h("div", { class: "clock-day" }, ""),
         ),
@@ -110,13 +119,13 @@ export class RequestsBoard {
       return;
     }
     if (this.requests.size === 0) {
-      this.body.replaceChildren(h("div", { class: "empty" }, "No requests releasable to you."));
+      this.body.replaceChildren(h("div", { class: "empty" }, t("requests.none")));
       return;
     }
     const known = new Set(STATES.map((s) => s.id));
     const columns = [
       ...STATES,
-      ...[...new Set(this.all.map((r) => r.state))].filter((s) => !known.has(s)).map((s) => ({ id: s, title: s })),
+      ...[...new Set(this.all.map((r) => r.state))].filter((s) => !known.has(s)).map((s) => ({ id: s, title: "state.other" as Key })),
     ];
     const now = Date.now();
     this.body.replaceChildren(
@@ -129,7 +138,7 @@ export class RequestsBoard {
           h(
             "section",
             { class: `state-group state-${state.id}`, "data-testid": `state-${state.id}` },
-            h("h3", {}, state.title, h("span", { class: "count" }, String(list.length))),
+            h("h3", {}, t(state.title), h("span", { class: "count" }, String(list.length))),
             list.map((r) => this.card(r, now)),
           ),
         ];
@@ -138,7 +147,7 @@ export class RequestsBoard {
   }
 
   private card(r: DecisionRequest, now: number): HTMLElement {
-    const marking = parseMarking(r.marking?.banner);
+    const marking = r.marking;
     const id = testId(r.id);
     const needed = until(r.needed_by, now);
     const actions = r.allowed_actions ?? [];
@@ -149,25 +158,29 @@ export class RequestsBoard {
       h(
         "div",
         { class: "card-top" },
-        h("span", { class: `portion ${markingClass(marking)}` }, r.marking?.portion ?? formatPortion(marking)),
-        h("span", { class: "req-id" }, r.id),
-        h("span", { class: `urgency urgency-${r.urgency}` }, r.urgency),
-        h("span", { class: "req-state", "data-testid": `request-state-${id}` }, r.state.replace(/_/g, " ")),
+        h("span", { class: `portion ${markingClass(marking)}` }, portionOf(marking)),
+        h("span", { class: "req-id", translate: "no" }, r.id),
+        h("span", { class: `urgency urgency-${r.urgency}` }, URGENCY[r.urgency] ? t(URGENCY[r.urgency] as Key) : r.urgency),
+        h(
+          "span",
+          { class: "req-state", "data-testid": `request-state-${id}`, "data-state": r.state },
+          t(STATE_TITLES.get(r.state) ?? "state.other"),
+        ),
       ),
-      h("div", { class: "subject" }, r.subject),
+      h("div", { class: "subject", translate: "no" }, r.subject),
       h(
         "div",
         { class: "req-kind" },
-        r.kind_title ?? r.kind,
-        " · from ",
-        h("b", {}, this.orgName(r.originator)),
+        h("span", { translate: "no" }, r.kind_title ?? r.kind),
+        ` · ${t("requests.from")} `,
+        h("b", { translate: "no" }, this.orgName(r.originator)),
       ),
       h(
         "dl",
         { class: "req-meta" },
-        h("dt", {}, open ? "Held by" : "Last held"),
-        h("dd", { "data-testid": `request-holder-${id}` }, r.holder_name ?? (r.holder ? this.orgName(r.holder) : "—")),
-        h("dt", {}, "Needed by"),
+        h("dt", {}, t(open ? "requests.heldby" : "requests.lastheld")),
+        h("dd", { "data-testid": `request-holder-${id}`, translate: "no" }, r.holder ? this.orgName(r.holder) : (r.holder_name ?? "—")),
+        h("dt", {}, t("requests.neededby")),
         h(
           "dd",
           {},
@@ -177,11 +190,11 @@ export class RequestsBoard {
             ? h("span", { class: `countdown${needed.overdue ? " overdue" : ""}`, "data-until": r.needed_by }, needed.text)
             : null,
         ),
-        r.route?.decider ? h("dt", {}, "Decider") : null,
+        r.route?.decider ? h("dt", {}, t("requests.decider")) : null,
         r.route?.decider
           ? h(
               "dd",
-              {},
+              { translate: "no" },
               this.orgName(r.route.decider),
               r.route.counterparts?.length
                 ? ` ⇄ ${r.route.counterparts.map((c) => this.orgName(c)).join(", ")}`
@@ -202,7 +215,7 @@ export class RequestsBoard {
                   disabled: this.busy.has(r.id),
                   onclick: () => void this.act(r, a),
                 },
-                ACTION_TITLES[a] ?? a,
+                ACTION_TITLES[a] ? t(ACTION_TITLES[a] as Key) : a,
               ),
             ),
           )
@@ -214,14 +227,14 @@ export class RequestsBoard {
         ? h(
             "details",
             { class: "history" },
-            h("summary", {}, `History (${r.history.length})`),
+            h("summary", {}, t("requests.history", { n: r.history.length })),
             h(
               "ol",
               {},
               r.history.map((e) =>
                 h(
                   "li",
-                  {},
+                  { translate: "no" },
                   h("span", { class: "hist-at" }, dtg(e.at)),
                   ` ${e.actor} ${e.action}`,
                   e.to ? ` → ${this.orgName(e.to)}` : "",

@@ -2,6 +2,7 @@
 
 import { ApiError, apiGet, getToken, setToken } from "./api";
 import { h } from "./dom";
+import { t } from "./i18n";
 import type { Principal } from "./types";
 
 export class Session {
@@ -15,17 +16,17 @@ export class Session {
   constructor(private readonly onChange: (token: string | null) => void) {
     this.input = h("input", {
       type: "password",
-      placeholder: "bearer token",
+      placeholder: t("signin.placeholder"),
       autocomplete: "off",
       "data-testid": "signin-token",
-      "aria-label": "Bearer token",
+      "aria-label": t("signin.token"),
     });
     this.error = h("span", { class: "signin-error", "data-testid": "signin-error" });
     this.form = h(
       "form",
       { class: "signin", "data-testid": "signin-form" },
       this.input,
-      h("button", { type: "submit", "data-testid": "signin-submit" }, "Sign in"),
+      h("button", { type: "submit", "data-testid": "signin-submit" }, t("signin.submit")),
       this.error,
     );
     this.form.addEventListener("submit", (event) => {
@@ -68,8 +69,8 @@ export class Session {
       this.principal = null;
       this.error.textContent =
         err instanceof ApiError && (err.status === 401 || err.status === 403)
-          ? "Token refused"
-          : `Sign-in failed: ${err instanceof Error ? err.message : String(err)}`;
+          ? t("signin.refused")
+          : t("signin.failed", { why: err instanceof Error ? err.message : String(err) });
       return false;
     }
   }
@@ -86,13 +87,13 @@ export class Session {
       h(
         "div",
         { class: "whoami", "data-testid": "whoami" },
-        h("span", { class: "who-callsign" }, p.callsign),
-        h("span", { class: `nation nation-${p.nation ?? "NONE"}` }, p.nation ?? "—"),
-        h("span", { class: "who-clearance" }, p.clearance),
-        p.organisation ? h("span", { class: "who-org" }, p.organisation) : null,
-        p.roles?.length ? h("span", { class: "who-roles" }, p.roles.join(" ")) : null,
+        h("span", { class: "who-callsign", translate: "no" }, p.callsign),
+        h("span", { class: `nation nation-${p.nation ?? "NONE"}`, translate: "no" }, p.nation ?? "—"),
+        h("span", { class: "who-clearance", translate: "no" }, p.clearance),
+        p.organisation ? h("span", { class: "who-org", translate: "no" }, p.organisation) : null,
+        p.roles?.length ? h("span", { class: "who-roles", translate: "no" }, p.roles.join(" ")) : null,
       ),
-      h("button", { class: "ghost", "data-testid": "signout", onclick: () => this.signOut() }, "Sign out"),
+      h("button", { class: "ghost", "data-testid": "signout", onclick: () => this.signOut() }, t("signin.signout")),
     );
   }
 }

@@ -1,4 +1,6 @@
 // The live stream (/api/v1/stream): JSON text frames, reconnecting with back-off.
+// Sign-in is the first message, {"token": "..."} or {} for anonymous: a browser cannot
+// set an Authorization header on a WebSocket, and a token in the URL would be logged.
 
 import { streamUrl } from "./api";
 import type { StreamMessage } from "./types";
@@ -23,9 +25,10 @@ export class Stream {
     const connect = (): void => {
       if (generation !== this.generation) return;
       this.onState("connecting");
-      const socket = new WebSocket(streamUrl(token));
+      const socket = new WebSocket(streamUrl());
       this.socket = socket;
       socket.onopen = () => {
+        socket.send(JSON.stringify(token ? { token } : {}));
         this.retry = 0;
         this.onState("live");
       };

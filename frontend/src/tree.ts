@@ -3,6 +3,7 @@
 // decision authorities each organisation holds.
 
 import { h, testId } from "./dom";
+import { orgLabel, t, tx } from "./i18n";
 import type { Authority, Organisation, Relationship, Structure } from "./types";
 
 // Relation codes (C2SIM where it has one) → the abbreviations staff use.
@@ -87,7 +88,7 @@ export class CommandTree {
   set(structure: Structure | null, error?: string): void {
     this.structure = structure;
     if (!structure) {
-      this.el.replaceChildren(h("div", { class: "empty" }, error ?? "No command structure loaded."));
+      this.el.replaceChildren(h("div", { class: "empty" }, error ?? t("tree.none")));
       return;
     }
     const orgs = new Map(structure.organisations.map((o) => [o.id, o]));
@@ -96,9 +97,12 @@ export class CommandTree {
     for (const a of structure.authorities) {
       authorities.set(a.decider, [...(authorities.get(a.decider) ?? []), a]);
     }
-    const name = (id: string): string => orgs.get(id)?.name ?? id;
+    const name = (id: string): string => {
+      const org = orgs.get(id);
+      return org ? orgLabel(org) : id;
+    };
     const kinds = new Map((structure.request_kinds ?? []).map((k) => [k.id, k.title]));
-    const chip = (id: string, text: string): HTMLElement =>
+    const chip = (id: string, text: string | (string | HTMLElement)[]): HTMLElement =>
       h(
         "button",
         {
@@ -123,22 +127,22 @@ export class CommandTree {
         const label = relationLabel(rel.relation);
         if (label === "COUNTERPART" && (rel.superior === id || rel.subordinate === id)) {
           const other = rel.superior === id ? rel.subordinate : rel.superior;
-          others.push(chip(other, `⇄ ${name(other)}`));
+          others.push(chip(other, ["⇄ ", h("span", { translate: "no" }, name(other))]));
         } else if (rel.subordinate === id) {
-          others.push(chip(rel.superior, `${label} of ${name(rel.superior)}`));
+          others.push(chip(rel.superior, tx("tree.of", { rel: label, org: name(rel.superior) })));
         } else if (rel.superior === id && !isCommand(rel.relation)) {
-          others.push(chip(rel.subordinate, `${label} → ${name(rel.subordinate)}`));
+          others.push(chip(rel.subordinate, [h("span", { translate: "no" }, label), " → ", h("span", { translate: "no" }, name(rel.subordinate))]));
         }
       }
       const decides = (authorities.get(id) ?? []).map((a) =>
         h(
           "div",
           { class: "authority" },
-          h("span", { class: "auth-kind" }, kinds.get(a.request_kind) ?? a.request_kind.replace(/_/g, " ")),
-          h("span", { class: "auth-scope" }, ` · ${a.nation}`),
-          a.forces?.length ? h("span", { class: "auth-scope" }, ` · ${a.forces.map(name).join(", ")}`) : null,
-          a.consult_counterpart ? h("span", { class: "auth-flag" }, "consult counterpart") : null,
-          a.delegated_from ? h("span", { class: "auth-flag" }, `delegated by ${name(a.delegated_from)}`) : null,
+          h("span", { class: "auth-kind", translate: "no" }, kinds.get(a.request_kind) ?? a.request_kind.replace(/_/g, " ")),
+          h("span", { class: "auth-scope", translate: "no" }, ` · ${a.nation}`),
+          a.forces?.length ? h("span", { class: "auth-scope", translate: "no" }, ` · ${a.forces.map(name).join(", ")}`) : null,
+          a.consult_counterpart ? h("span", { class: "auth-flag" }, t("tree.consult")) : null,
+          a.delegated_from ? h("span", { class: "auth-flag" }, tx("tree.delegated", { org: name(a.delegated_from) })) : null,
           a.max_hours ? h("span", { class: "auth-scope" }, ` · ${a.max_hours} h`) : null,
         ),
       );
@@ -154,15 +158,15 @@ export class CommandTree {
             onclick: () => this.choose(org),
           },
           parentRel
-            ? h("span", { class: `rel rel-${relationLabel(parentRel.relation)}` }, relationLabel(parentRel.relation))
-            : h("span", { class: "rel rel-root" }, "TOP"),
-          h("span", { class: `nation nation-${org.nation}` }, org.nation),
-          h("span", { class: "org-name" }, org.name),
-          org.echelon ? h("span", { class: "org-echelon" }, org.echelon) : null,
-          org.location ? h("span", { class: "org-loc", title: "Has a location: shown on the map" }, "◎") : null,
+            ? h("span", { class: `rel rel-${relationLabel(parentRel.relation)}`, translate: "no" }, relationLabel(parentRel.relation))
+            : h("span", { class: "rel rel-root" }, t("tree.top")),
+          h("span", { class: `nation nation-${org.nation}`, translate: "no" }, org.nation),
+          h("span", { class: "org-name", translate: "no", title: org.native_name ? `${org.name} · ${org.native_name}` : org.name }, orgLabel(org)),
+          org.echelon ? h("span", { class: "org-echelon", translate: "no" }, org.echelon) : null,
+          org.location ? h("span", { class: "org-loc", title: t("tree.onmap") }, "◎") : null,
         ),
         others.length ? h("div", { class: "org-rels" }, others) : null,
-        decides.length ? h("div", { class: "org-auth" }, h("span", { class: "auth-label" }, "Decides"), decides) : null,
+        decides.length ? h("div", { class: "org-auth" }, h("span", { class: "auth-label" }, t("tree.decides")), decides) : null,
         kids.length ? h("div", { class: "children" }, kids.map((k) => node(k, depth + 1))) : null,
       );
     };
@@ -171,11 +175,11 @@ export class CommandTree {
       h(
         "div",
         { class: "legend" },
-        h("span", { class: "rel rel-OPCON" }, "OPCON"),
-        h("span", { class: "rel rel-TACON" }, "TACON"),
-        h("span", { class: "rel rel-COCOM" }, "COCOM"),
-        h("span", { class: "rel rel-ADCON" }, "ADCON"),
-        h("span", { class: "legend-text" }, "⇄ counterpart · DS/GS support · ◎ on map"),
+        h("span", { class: "rel rel-OPCON", translate: "no" }, "OPCON"),
+        h("span", { class: "rel rel-TACON", translate: "no" }, "TACON"),
+        h("span", { class: "rel rel-COCOM", translate: "no" }, "COCOM"),
+        h("span", { class: "rel rel-ADCON", translate: "no" }, "ADCON"),
+        h("span", { class: "legend-text" }, t("tree.legend")),
       ),
       ...model.roots.map((r) => node(r, 0)),
     );

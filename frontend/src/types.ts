@@ -1,8 +1,11 @@
 // JSON shapes of the allied-c2 HTTP/WebSocket API (docs/api.md).
 
+/** A marking as the server shows it (allied_c2.security.display.marking_json). */
 export interface Marking {
   banner: string;
   portion: string;
+  class: string; // display class chosen by the server: mk-u, mk-cui, mk-r, mk-c, mk-s, mk-ts, mk-ts-sci
+  originator?: string | null; // originating nation, sent back when asking for a roll-up
 }
 
 export interface Principal {
@@ -36,7 +39,31 @@ export interface Item {
   releasableTo?: string | null;
   marking?: Marking | null;
   sidc?: string | null;
+  shape?: Shape | null; // drawings (u-d-…): their geometry, read by the server
   [extra: string]: unknown;
+}
+
+/** A drawing's geometry as the server reads it from ATAK's CoT (docs/api.md). */
+export interface Shape {
+  kind: "line" | "polygon" | "circle";
+  points: [number, number][]; // [lat, lon]
+  radii: number[]; // metres, one per ring
+  stroke: string | null;
+  fill: string | null;
+}
+
+/** A GeoChat message as the server reads it (POST/GET /api/v1/chat, stream `chat`). */
+export interface ChatMessage {
+  uid: string;
+  time: string;
+  room: string;
+  room_id?: string | null;
+  kind: "all" | "team" | "direct";
+  sender?: string | null;
+  sender_uid?: string | null;
+  to?: string[];
+  text: string;
+  marking?: Marking | null;
 }
 
 export interface Organisation {
@@ -144,6 +171,8 @@ export type StreamMessage =
   | { kind: "hello"; principal: Principal }
   | { kind: "snapshot"; items: Item[] }
   | { kind: "item"; item: Item }
+  | { kind: "items"; items: Item[] }
+  | { kind: "chat"; message: ChatMessage }
   | { kind: "remove"; uid: string; reason?: string }
   | { kind: "request"; request: DecisionRequest }
   | { kind: "readiness"; report: ReadinessReport };

@@ -16,59 +16,50 @@ import json
 import logging
 import os
 import ssl
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from allied_c2.alliance.clock import Clock, UTCClock
 from allied_c2.alliance.model import Structure
 from allied_c2.alliance.scenario import load_structure
-from allied_c2.config import Config
-from allied_c2.cot.errors import CotError
+from allied_c2.config import AnonymousProfile, Config, ConfigError, make_data_dir
 from allied_c2.cot.event import CotEvent
-from allied_c2.cot.xmlcodec import parse_xml
-from allied_c2.security.markings import Marking, MarkingError, marking_from_cot, parse_banner
+from allied_c2.federation.setup import build_federation
+from allied_c2.memory import fix_mmap_threshold, trim_periodically
+from allied_c2.security.levels import MarkingError
+from allied_c2.security.markings import Marking, parse_banner
 from allied_c2.security.policy import SecurityPolicy, load_policy
 from allied_c2.security.principals import Principal
 from allied_c2.server.alliance_context import AllianceContext
 from allied_c2.server.decisions import DecisionService
 from allied_c2.server.directory import Directory
+from allied_c2.server.filestore import FileStore
+from allied_c2.server.history_views import restored
 from allied_c2.server.hub import Hub
+from allied_c2.server.missions import MissionService, token_key
+from allied_c2.server.packages import PackageService
 from allied_c2.server.readiness import ReadinessService
 from allied_c2.server.service import CotService
 from allied_c2.server.structure import StructureReleases
 from allied_c2.store.audit import AuditLog
+from allied_c2.store.auditqueue import AuditQueue
 from allied_c2.store.db import create_engine_for, migrate_out_of_process, schema_is_current
 from allied_c2.store.events import EventReader, EventRecord, EventWriter
+from allied_c2.store.groups import GroupStore
+from allied_c2.store.missions import MissionStore
+from allied_c2.store.packages import PackageStore
 from allied_c2.store.principals import PrincipalStore
 from allied_c2.store.readiness import ReadinessStore
 from allied_c2.store.requests import RequestStore
+from allied_c2.store.video import VideoStore
+
+if TYPE_CHECKING:
+    from allied_c2.federation.service import FederationService
+    from allied_c2.server.enrollment import Enrollment
 
 log = logging.getLogger("allied_c2")
-
-
-class AuditQueue:
-    """Audit appends happen off the event loop, one at a time, in arrival order."""
-
-    def __init__(self, audit: AuditLog) -> None:
-        self.audit = audit
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit")
-        self.failed = 0
-
-    def __call__(self, actor: str, action: str, subject: str, detail: dict[str, object]) -> None:
-        self._executor.submit(self._append, actor, action, subject, detail)
-
-    def _append(self, actor: str, action: str, subject: str, detail: dict[str, object]) -> None:
-        try:
-            self.audit.append(actor, action, subject, detail)
-        except Exception:
-            self.failed += 1
-            log.exception("audit append failed: %s %s %s", actor, action, subject)
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True)
 
 
 @dataclass
@@ -92,6 +83,13 @@ class Runtime:
     structure_releases: StructureReleases | None = None
     decisions: DecisionService | None = None
     readiness: ReadinessService | None = None
+    # -- federation (issue 11): links to peer servers through the guard, or None --
+    federation: FederationService | None = None
+    # -- the TAK ecosystem (issue 12): files and data packages as marked items --
+    packages: PackageService | None = None
+    missions: MissionService | None = None
+    enrollment: Enrollment | None = None  # the --enroll listener's service, when on
+    video: VideoStore | None = None  # stored video feed entries (/Marti/vcm)
 
     def record_event(
         self, event: CotEvent, marking: Marking, sender: Principal, now: datetime
@@ -124,65 +122,96 @@ class Runtime:
     def restore_picture(self) -> int:
         """Bring back the picture from history (the latest non-stale item per uid)."""
         now = datetime.now(UTC)
-        entries: list[tuple[CotEvent, Marking, str | None]] = []
-        for row in self.reader.latest_per_uid(now):
-            try:
-                event = parse_xml(row.xml, max_bytes=self.config.max_event_bytes)
-                marking = marking_from_cot(
-                    event.access,
-                    event.caveat,
-                    event.releasable_to,
-                    self.policy,
-                    default=self.hub.default_marking,
-                ).with_originator(row.originator)
-            except (CotError, MarkingError) as exc:
-                log.warning("history row for %s not restored: %s", row.uid, exc)
-                continue
-            entries.append((event, marking, row.sender))
+        rows = self.reader.latest_per_uid(now)
+        max_bytes = self.config.max_event_bytes
+        entries = [item for row in rows if (item := restored(row, self.hub, max_bytes))]
         return self.hub.restore(entries)
 
 
 def tls_context_for(config: Config) -> ssl.SSLContext:
-    """The TLS listeners' context; a first start creates the server's CA (as `ca init` would)."""
-    from allied_c2.pki.authority import PkiPaths, init_ca
+    """The CoT TLS listener's context (pki/tls.py: the rules the HTTPS listener shares).
+
+    A first start creates the server's CA, as `ca init` would: its key encrypted
+    when ALLIED_C2_CA_PASSPHRASE is set. The server never loads the CA key itself.
+    """
+    from allied_c2.pki.authority import CA_PASSPHRASE_ENV, PkiPaths, init_ca
     from allied_c2.pki.tls import server_ssl_context
 
     if not PkiPaths.under(config.data_dir).ca_exists():
-        paths = init_ca(config.data_dir)
+        passphrase = os.environ.get(CA_PASSPHRASE_ENV)
+        paths = init_ca(config.data_dir, passphrase=passphrase.encode() if passphrase else None)
         log.info("created the server CA and certificate in %s", paths.directory)
     return server_ssl_context(config.data_dir)
 
 
+def security_settings(config: Config) -> tuple[SecurityPolicy, Marking]:
+    """The security policy and the marking given to unmarked events."""
+    policy = load_policy(config.security_policy)
+    if config.default_marking:
+        return policy, parse_banner(config.default_marking, policy)
+    return policy, policy.default_marking
+
+
+def offline_hub(config: Config, reader: EventReader) -> Hub:
+    """A hub with no listeners, its picture restored: the audience of an operator CLI."""
+    policy, default_marking = security_settings(config)
+    hub = Hub(policy, default_marking)
+    now = datetime.now(UTC)
+    rows = reader.latest_per_uid(now)
+    hub.restore([i for r in rows if (i := restored(r, hub, config.max_event_bytes))])
+    return hub
+
+
+def anonymous_principal(profile: AnonymousProfile, policy: SecurityPolicy) -> Principal:
+    """The principal of every connection without an identity, refused if it is privileged.
+
+    The release decision gives a principal without a nation public items only;
+    config.py already refuses a nation, and here a clearance above UNCLASSIFIED
+    (or a controlled one, CUI): an operator who wants more for a client issues it
+    a certificate or a token, which are audited and revocable.
+    """
+    try:
+        level = policy.clearance_level(profile.clearance, None)
+    except MarkingError as exc:
+        raise ConfigError(f"[anonymous] clearance: {exc}") from None
+    if level.rank > 0 or level.controlled:
+        raise ConfigError(
+            f"[anonymous] clearance = {profile.clearance!r}: the anonymous profile may not be "
+            "cleared above UNCLASSIFIED; issue the client a certificate or a token instead"
+        )
+    return Principal(
+        callsign=profile.callsign,
+        nation=None,
+        clearance=profile.clearance,
+        cois=frozenset(profile.cois),
+        roles=frozenset({"viewer"}),
+    )
+
+
 def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     """``clock`` drives request deadlines and readiness staleness (default: wall clock)."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(config.data_dir)  # 0700: database, CA key, client bundles
     engine = create_engine_for(config.effective_database_url)
     if not schema_is_current(engine):
         migrate_out_of_process(config.effective_database_url)
-    policy = load_policy(config.security_policy)
-    default_marking = (
-        parse_banner(config.default_marking, policy)
-        if config.default_marking
-        else policy.default_marking
-    )
+    policy, default_marking = security_settings(config)
+    anonymous = anonymous_principal(config.anonymous, policy)  # refused before anything starts
     principals = PrincipalStore(engine)
     audit_log = AuditLog(engine, config.data_dir / "audit.anchor")
-    audit = AuditQueue(audit_log)
+    audit = AuditQueue(
+        audit_log,
+        max_pending=config.audit_queue_max,
+        refusals_per_minute=config.audit_refusals_per_minute,
+    )
     writer = EventWriter(
         engine,
         flush_interval=config.store_flush_interval,
         max_batch=config.store_flush_max_events,
+        outage_buffer_bytes=config.store_outage_buffer_bytes,
+        close_wait=config.store_close_wait,
     )
     reader = EventReader(engine)
-    anon = config.anonymous
-    anonymous = Principal(
-        callsign=anon.callsign,
-        nation=anon.nation,
-        clearance=anon.clearance,
-        cois=frozenset(anon.cois),
-        roles=frozenset({"viewer"}),
-    )
-    directory = Directory(principals, anonymous)
+    directory = Directory(principals, anonymous, GroupStore(engine))
     runtime_ref: list[Runtime] = []
 
     def history(event: CotEvent, marking: Marking, sender: Principal, now: datetime) -> None:
@@ -191,13 +220,14 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     hub = Hub(
         policy, default_marking, history=history, audit=audit, stamp_markings=config.stamp_markings
     )
+    hub.identities.set_channels(directory.channels)  # TAK channels (security/groups.py)
     tls = (
         tls_context_for(config)
-        if (config.cot_tls is not None or config.https is not None)
+        if (config.cot_tls is not None or config.https is not None or config.enroll is not None)
         else None
     )
     service = CotService(
-        config, hub, directory, tls_context=tls, history_backlog=lambda: writer.backlog
+        config, hub, directory, tls_context=tls, history_backlog=lambda: writer.backpressure
     )
     runtime = Runtime(
         config=config,
@@ -213,7 +243,56 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     )
     runtime_ref.append(runtime)
     _build_alliance(runtime, engine, clock)
+    runtime.federation = build_federation(config, hub, engine, audit)  # docs/federation.md
+    runtime.packages = PackageService(
+        hub,
+        PackageStore(engine),
+        FileStore(config.effective_package_dir, config.max_package_bytes),
+    )
+    runtime.video = VideoStore(engine)
+    if config.enroll is not None:
+        runtime.enrollment = build_enrollment(runtime, engine)
+    runtime.missions = MissionService(
+        hub,
+        MissionStore(engine),
+        runtime.packages,
+        token_key(config.data_dir / "mission-token.key"),
+    )
     return runtime
+
+
+def build_enrollment(runtime: Runtime, engine: Any) -> Enrollment:
+    """Certificate enrollment (issue 12): needs the CA key, so its passphrase when the key
+    is encrypted (ALLIED_C2_CA_PASSPHRASE); refused at start without it."""
+    from allied_c2.pki.authority import CA_PASSPHRASE_ENV, CertificateAuthority, PkiError, PkiPaths
+    from allied_c2.server.enrollment import Enrollment
+    from allied_c2.store.credentials import CredentialStore
+
+    paths = PkiPaths.under(runtime.config.data_dir)
+    passphrase = os.environ.get(CA_PASSPHRASE_ENV)
+    try:
+        authority = CertificateAuthority.load(paths, passphrase.encode() if passphrase else None)
+    except PkiError as exc:
+        raise ConfigError(f"--enroll needs the CA key: {exc}") from None
+    credentials = CredentialStore(engine)
+    principals = runtime.principals
+
+    def record(callsign: str, certificate: Any) -> None:
+        from cryptography.hazmat.primitives import hashes
+
+        principals.record_certificate(
+            callsign,
+            certificate.fingerprint(hashes.SHA256()).hex(),
+            certificate.serial_number,
+            certificate.not_valid_after_utc,
+        )
+
+    return Enrollment(
+        authority=authority,
+        check=lambda user, secret, spend: credentials.check(user, secret, spend=spend),
+        record=record,
+        audit=runtime.audit,
+    )
 
 
 def _build_alliance(runtime: Runtime, engine: Any, clock: Clock | None) -> None:
@@ -247,10 +326,19 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
     if restored:
         log.info("picture restored from history: %d items", restored)
     runtime.endpoints = await runtime.service.start()
+    if runtime.federation is not None:
+        federation_address = await runtime.federation.start()
+        if federation_address is not None:
+            runtime.endpoints["federation"] = federation_address
     if runtime.decisions is not None:
         await runtime.decisions.start()  # reload requests, re-arm deadlines, re-mark
     http_servers = None
-    if config.http is not None or config.https is not None:
+    if (
+        config.http is not None
+        or config.https is not None
+        or config.metrics is not None
+        or config.enroll is not None
+    ):
         # The web stack (FastAPI, pydantic, uvicorn: about 18 MB) loads only when it
         # serves; a relay-only node started with --http off --https off does without.
         from allied_c2.web.serving import start_http
@@ -262,14 +350,20 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
     # process: keep it out of every later garbage collection.
     gc.collect()
     gc.freeze()
+    # RSS follows what is in use after a burst, not the largest burst (memory.py).
+    fix_mmap_threshold()
+    trimmer = asyncio.create_task(trim_periodically(), name="malloc-trim")
     for name, address in sorted(runtime.endpoints.items()):
         log.info("listening: %s on %s", name, address)
     try:
         await stop.wait()
     finally:
         log.info("stopping")
+        trimmer.cancel()
         if http_servers is not None:
             await http_servers.stop()
+        if runtime.federation is not None:
+            await runtime.federation.stop()  # saves the outbound cursors
         await runtime.service.stop()
         if runtime.decisions is not None:
             runtime.decisions.stop()

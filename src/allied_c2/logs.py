@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from allied_c2.security.limits import printable
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -29,6 +31,8 @@ def setup_logging(level: str = "INFO", json_lines: bool = False) -> None:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
+    # On the handler, so it sees every logger's records (uvicorn's too).
+    handler.addFilter(TruncatingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -57,4 +61,19 @@ class RateLimitFilter(logging.Filter):
         if self._count > self.per_second:
             self.suppressed += 1
             return False
+        return True
+
+
+class TruncatingFilter(logging.Filter):
+    """String arguments of a log record truncated and control characters escaped.
+
+    Log arguments carry client input (uids, types, callsigns, refusal details);
+    one 1 MiB uid must not become a 1 MiB line, and a CR/LF in it must not forge a
+    line of its own. The format string is the server's and stays as it is.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and args:
+            record.args = tuple(printable(a) if isinstance(a, str) else a for a in args)
         return True

@@ -39,7 +39,12 @@ async def test_noforn_request_is_invisible_to_jpn_and_approved_by_the_us_holder(
     rid = created["id"]
     assert created["state"] == "in_review"
     assert created["holders"] == ["iiimef"] and created["route"]["decider"] == "iiimef"
-    assert created["marking"] == {"banner": NOFORN, "portion": "(S//NF)"}
+    assert created["marking"] == {
+        "banner": NOFORN,
+        "portion": "(S//NF)",
+        "class": "mk-s",
+        "originator": "USA",
+    }
     assert created["allowed_actions"] == ["comment", "withdraw"]  # the originator's operator
 
     # JPN: not readable, not listed, and acting on it looks exactly like a missing request.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from allied_c2.alliance.c2sim import import_c2sim
+from allied_c2.alliance.c2sim_import import import_c2sim
 from tests.alliance_server.conftest import Server, close_server, open_server
 from tests.alliance_server.test_requests_api import NOFORN, REL_JPN
 
@@ -27,7 +27,13 @@ async def test_structure_is_filtered_per_caller(server: Server) -> None:
         for rule in view["authorities"]:
             assert rule["decider"] in ids[who] and set(rule["forces"]) <= ids[who]
     j2 = next(o for o in views["MEF-CG"]["organisations"] if o["id"] == "usfj_j2")
-    assert j2["marking"] == {"banner": NOFORN, "portion": "(S//NF)"} and j2["parent"] == "usfj"
+    assert j2["parent"] == "usfj"
+    assert j2["marking"] == {
+        "banner": NOFORN,
+        "portion": "(S//NF)",
+        "class": "mk-s",
+        "originator": "USA",
+    }
 
 
 async def test_c2sim_export_carries_only_what_the_caller_may_see(server: Server) -> None:
@@ -38,8 +44,10 @@ async def test_c2sim_export_carries_only_what_the_caller_may_see(server: Server)
     assert jp.headers["x-classification-banner"] == REL_JPN
     assert b"USFJ intelligence fusion cell" in us.content
     assert b"USFJ intelligence fusion cell" not in jp.content
-    imported = import_c2sim(jp.content)
-    assert "usfj_j2" not in imported.organisations and "bocc" in imported.organisations
+    imported = import_c2sim(jp.content)  # plain C2SIM: ids come from the names
+    names = {o.name for o in imported.organisations.values()}
+    assert "USFJ intelligence fusion cell" not in names
+    assert "Bilateral Operations Coordination Center" in names
     assert len(imported.organisations) == len(
         (await server.get("/api/v1/structure", "JS-CMDR")).json()["organisations"]
     )

@@ -149,4 +149,4 @@ def test_workload_errors_name_the_field() -> None:
 
 def test_simulator_throughput_is_measurable() -> None:
     rate = simulated_requests_per_second(alliance_jfhq(), requests=2000)
-    assert rate > 200  # the interactive target is >5,000/s; this only guards against hangs
+    assert rate > 200  # only guards against hangs: make bench measures it (issue 10: 50,000/s)

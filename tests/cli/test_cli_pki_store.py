@@ -155,11 +155,13 @@ def test_revoke_update_list_and_audit(tmp_path: Path) -> None:
     assert "revoked" in ok("user", "list", "--data-dir", data).output
     assert run("user", "revoke", "A1", "--data-dir", data).exit_code == 1
 
-    shown = ok("audit", "show", "--data-dir", data).output
+    shown = ok("audit", "show", "--as-operator", "--data-dir", data).output
     for action in ("ca.init", "user.add", "certificate.issue", "user.update", "user.revoke"):
         assert action in shown
     assert "cli:" in shown
-    only = ok("audit", "show", "--data-dir", data, "--action", "user.revoke").output
+    only = ok(
+        "audit", "show", "--as-operator", "--data-dir", data, "--action", "user.revoke"
+    ).output
     assert "user.revoke" in only and "user.add" not in only
     assert "intact: 6 entries" in ok("audit", "verify", "--data-dir", data).output
 
@@ -168,7 +170,7 @@ def test_tokens(tmp_path: Path) -> None:
     data = tmp_path / "var"
     ok("user", "add", "--data-dir", data, "--callsign", "A1", "--nation", "USA",
        "--clearance", "SECRET")  # fmt: skip
-    result = ok("token", "create", "A1", "--data-dir", data, "--expires-days", "7")
+    result = ok("token", "create", "A1", "--data-dir", data, "--expires", "7d")
     token = result.stdout.strip()
     assert token.startswith("ac2_")
     assert "not shown again" in result.stderr
@@ -181,7 +183,7 @@ def test_tokens(tmp_path: Path) -> None:
     ok("token", "revoke", "1", "--data-dir", data)
     assert principals(data).by_token(token) is None
     assert run("token", "revoke", "1", "--data-dir", data).exit_code == 1
-    assert "token.revoke" in ok("audit", "show", "--data-dir", data).output
+    assert "token.revoke" in ok("audit", "show", "--as-operator", "--data-dir", data).output
 
 
 @pytest.fixture(scope="module")
@@ -254,28 +256,34 @@ def test_history(tmp_path: Path) -> None:
     engine.dispose()
 
     rows = json.loads(
-        ok("history", "--data-dir", data, "--uid", "alpha", "--format", "json").output
+        ok(
+            "history", "--as-operator", "--data-dir", data, "--uid", "alpha", "--format", "json"
+        ).output
     )
     assert [r["uid"] for r in rows] == ["alpha"] * 10
     assert rows[0]["time"] == T0.isoformat()
     assert rows[0]["originator"] == "PHL"
 
     window = ok(
-        "history", "--data-dir", data, "--uid", "bravo", "--since", "2026-05-01T12:03:00Z",
-        "--until", "2026-05-01T12:05:00", "--format", "xml",
+        "history", "--as-operator", "--data-dir", data, "--uid", "bravo",
+        "--since", "2026-05-01T12:03:00Z", "--until", "2026-05-01T12:05:00", "--format", "xml",
     ).output.splitlines()  # fmt: skip
     assert window == [f'<event uid="bravo" n="{m}"/>' for m in (3, 4, 5)]
 
     newest = json.loads(
-        ok("history", "--data-dir", data, "--limit", "3", "--format", "json").output
+        ok(
+            "history", "--as-operator", "--data-dir", data, "--limit", "3", "--format", "json"
+        ).output
     )
     assert [(r["uid"], r["time"][11:16]) for r in newest] == [
         ("bravo", "12:08"), ("alpha", "12:09"), ("bravo", "12:09"),
     ]  # fmt: skip
 
-    table = ok("history", "--data-dir", data, "--uid", "alpha").output
+    table = ok("history", "--as-operator", "--data-dir", data, "--uid", "alpha").output
     assert "history (10 events)" in table and "alpha" in table and "bravo" not in table
-    assert run("history", "--data-dir", data, "--since", "yesterday").exit_code == 2
+    assert (
+        run("history", "--as-operator", "--data-dir", data, "--since", "yesterday").exit_code == 2
+    )
 
 
 def test_console_script(tmp_path: Path) -> None:

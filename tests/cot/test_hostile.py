@@ -93,6 +93,23 @@ def test_declared_non_utf8_encoding_is_refused() -> None:
     assert refused(doc) == "bad_encoding"
 
 
+@pytest.mark.parametrize("encoding", [b"utf-16", b"UTF-16LE", b"utf-32", b"ISO-8859-1"])
+def test_a_declaration_the_bytes_contradict_is_ignored(encoding: bytes) -> None:
+    # A 2015 Windows client declared utf-16 on ASCII bytes (cot-corpus keeps one):
+    # such bytes cannot be UTF-16, and pure ASCII reads the same in any ASCII superset.
+    doc = b"<?xml version='1.0' encoding='" + encoding + b"' standalone='yes'?>\n" + GEOCHAT
+    event = parse_xml(doc)
+    assert event.remarks == "Meet at rally point & wait"
+    assert event.xml_wire == GEOCHAT  # relayed from <event on, without the false declaration
+
+
+def test_a_false_utf16_declaration_does_not_admit_a_doctype_or_bad_utf8() -> None:
+    decl = b'<?xml version="1.0" encoding="utf-16"?>'
+    assert refused(decl + b"<!DOCTYPE event>" + GEOCHAT) == "dtd_forbidden"
+    assert refused(decl + GEOCHAT.replace(b"wait", b"w\xe4it")) == "malformed_xml"
+    assert refused(decl + b"<!-- note -->" + GEOCHAT) == "bad_encoding"
+
+
 def test_deeply_nested_detail_is_refused() -> None:
     nested = "<a>" * 5000 + "</a>" * 5000
     assert refused(event_xml(detail=nested)) == "malformed_xml"

@@ -216,7 +216,7 @@ def make_message(**fields: object) -> bytes:
     [
         ({"lat": 91.0}, "bad_coordinates"),
         ({"lon": float("nan")}, "bad_coordinates"),
-        ({"staleTime": 1}, "bad_time"),
+        ({"hae": float("inf")}, "bad_coordinates"),
         ({"sendTime": 2**63}, "bad_time"),
         ({"type": "not a type"}, "bad_type"),
         ({"uid": ""}, "missing_uid"),
@@ -231,6 +231,49 @@ def test_invalid_proto_events_are_refused(fields: dict[str, object], reason: str
     with pytest.raises(CotError) as info:
         parse_proto(make_message(**fields))
     assert info.value.reason == reason
+
+
+def test_stale_before_start_and_nan_accuracy_are_accepted() -> None:
+    nan = float("nan")
+    event = parse_proto(make_message(staleTime=1, hae=nan, ce=nan, le=nan))
+    assert event is not None and event.stale < event.start
+    assert (event.hae, event.ce, event.le) == (9999999.0, 9999999.0, 9999999.0)
+
+
+@pytest.mark.parametrize(
+    ("track", "typed"),
+    [
+        ('<track course="87.5" speed="0.0"/>', True),
+        ('<track course="0" speed="0"/>', False),  # would come back as 0.0
+        ('<track course="1.0E-4" speed="1.0"/>', False),  # Java's notation
+        ('<track course="87.5"/>', False),  # would gain a speed
+        ('<track course="87.5" speed="1.0" slope="0.0"/>', False),
+    ],
+)
+def test_track_is_typed_only_when_it_comes_back_exactly(track: str, typed: bool) -> None:
+    event = parse_xml(ATAK_PLI.replace(b'<track course="123.4" speed="1.2"/>', track.encode()))
+    detail = event.proto_message().cotEvent.detail
+    assert detail.HasField("track") is typed
+    assert (track in detail.xmlDetail) is not typed
+    back = parse_proto(event.proto_payload)
+    assert back is not None and back.detail is not None
+    assert dict(back.detail.find("track").attrib) == dict(event.detail.find("track").attrib)
+
+
+def test_text_between_detail_elements_travels_in_xml_detail() -> None:
+    data = ATAK_PLI.replace(b"<detail>", b"<detail>before &amp; ").replace(
+        b'<status battery="78"/>', b'<status battery="78"/>after&#13;'
+    )
+    event = parse_xml(data)
+    detail = event.proto_message().cotEvent.detail
+    # An element followed by text is not typed: the text would have no place.
+    assert not detail.HasField("status")
+    assert detail.xmlDetail.startswith("before &amp; ")
+    assert '<status battery="78"/>after&#13;' in detail.xmlDetail
+    back = parse_proto(event.proto_payload)
+    assert back is not None and back.detail is not None
+    assert back.detail.text == "before & "
+    assert back.detail.find("status").tail == "after\r"
 
 
 def test_proto_times_are_milliseconds_utc() -> None:

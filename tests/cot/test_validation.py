@@ -16,8 +16,10 @@ REFUSED = [
     ("lon inf", event_xml(lon="inf"), "bad_coordinates"),
     ("lat text", event_xml(lat="north"), "bad_coordinates"),
     ("lat empty", event_xml(lat=""), "bad_coordinates"),
-    ("hae NaN", event_xml().replace(b'hae="0"', b'hae="nan"'), "bad_coordinates"),
     ("ce -inf", event_xml().replace(b'ce="10"', b'ce="-inf"'), "bad_coordinates"),
+    ("hae inf", event_xml().replace(b'hae="0"', b'hae="inf"'), "bad_coordinates"),
+    ("le text", event_xml().replace(b'le="10"', b'le="unknown"'), "bad_coordinates"),
+    ("lon NaN", event_xml(lon="nan"), "bad_coordinates"),
     (
         "no point",
         event_xml().replace(b'<point lat="35.0" lon="139.0" hae="0" ce="10" le="10"/>', b""),
@@ -27,14 +29,16 @@ REFUSED = [
     ("date only", event_xml(time="2026-11-26", stale="2026-11-27"), "bad_time"),
     ("hour 24", event_xml(time="2026-11-26T24:00:00Z"), "bad_time"),
     ("month 13", event_xml(time="2026-13-01T00:00:00Z"), "bad_time"),
-    ("stale before start", event_xml(stale="2026-11-26T06:59:59Z"), "bad_time"),
     ("missing stale", event_xml().replace(b' stale="2026-11-26T07:05:00Z"', b""), "bad_time"),
     ("type empty", event_xml(cot_type=""), "bad_type"),
-    ("type uppercase root", event_xml(cot_type="A-f-G"), "bad_type"),
     ("type with space", event_xml(cot_type="a-f G"), "bad_type"),
     ("type trailing dash", event_xml(cot_type="a-f-"), "bad_type"),
     ("type double dash", event_xml(cot_type="a--f"), "bad_type"),
     ("type injection", event_xml(cot_type="a-f-G&lt;script&gt;"), "bad_type"),
+    ("type leading dash", event_xml(cot_type="-a-f"), "bad_type"),
+    ("type with colon", event_xml(cot_type="a-f:G"), "bad_type"),
+    ("type non-ASCII", event_xml(cot_type="a-f-Ġ"), "bad_type"),
+    ("type too long", event_xml(cot_type="a" + "-b" * 64), "bad_type"),
     ("uid empty", event_xml(uid=""), "missing_uid"),
     ("uid missing", event_xml().replace(b' uid="U-1"', b""), "missing_uid"),
     ("uid too long", event_xml(uid="u" * 257), "bad_uid"),
@@ -74,6 +78,12 @@ ACCEPTED = [
     ("uid of 256", event_xml(uid="u" * 256)),
     ("unicode uid", event_xml(uid="陸自-第1師団-01")),
     ("hae unknown", event_xml().replace(b'hae="0"', b'hae="9999999"')),
+    # What real clients send (../shared/interop/cot-corpus has one of each).
+    ("ATAK overhead_marker", event_xml(cot_type="overhead_marker")),
+    ("upper-case root atom", event_xml(cot_type="A-f-G")),
+    ("GOTO waypoint", event_xml(cot_type="b-m-p-w-GOTO")),
+    ("type of 128", event_xml(cot_type="a" + "-b" * 63 + "c")),
+    ("stale before start (TAK Server relays it)", event_xml(stale="2026-11-26T06:59:59Z")),
 ]
 
 
@@ -81,3 +91,15 @@ ACCEPTED = [
 def test_accepted(name: str, data: bytes) -> None:
     event = parse_xml(data)
     assert event.uid
+
+
+@pytest.mark.parametrize("text", ["nan", "NaN", "NAN", "-nan", ""])
+def test_nan_or_empty_hae_ce_le_mean_unknown(text: str) -> None:
+    data = (
+        event_xml()
+        .replace(b'hae="0"', f'hae="{text}"'.encode())
+        .replace(b'ce="10"', f'ce="{text}"'.encode())
+        .replace(b'le="10"', f'le="{text}"'.encode())
+    )
+    event = parse_xml(data)
+    assert (event.hae, event.ce, event.le) == (9999999.0, 9999999.0, 9999999.0)

@@ -134,6 +134,8 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
         "127.0.0.1:0",
         "--http",
         "127.0.0.1:0",
+        "--enroll",
+        "127.0.0.1:0",
         "--seconds",
         str(RUN_SECONDS),
         "--speed",

@@ -33,13 +33,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("hostile")
     config = data / "allied-c2.toml"
     config.write_text(CONFIG)
-    proc = ServerProcess(data, "--config", str(config)).start()
+    # /metrics needs an admin on the API listener; the loopback metrics listener does not.
+    proc = ServerProcess(data, "--config", str(config), "--metrics", "127.0.0.1:0").start()
     yield proc
     proc.stop()
 
 
 def metric(server: ServerProcess, name: str, **labels: str) -> float:
-    with urllib.request.urlopen(f"{server.url}/metrics", timeout=5) as resp:
+    host, port = server.address("metrics")
+    with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as resp:
         text = resp.read().decode()
     label = ",".join(f'{k}="{v}"' for k, v in labels.items())
     pattern = re.escape(name + (f"{{{label}}}" if label else "")) + r" ([0-9.e+]+)"

@@ -62,7 +62,14 @@ async def _restart_round_trip(data: Path, *extra: str) -> None:
 async def test_restart_keeps_history_and_picture_on_sqlite(tmp_path: Path) -> None:
     await _restart_round_trip(tmp_path / "data")
     out = cli(
-        "history", "--data-dir", str(tmp_path / "data"), "--uid", "restart-3", "--format", "json"
+        "history",
+        "--as-operator",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--uid",
+        "restart-3",
+        "--format",
+        "json",
     ).stdout
     assert "restart-3" in out and "RESTART-3" in out
 
@@ -74,6 +81,7 @@ async def test_restart_keeps_history_and_picture_on_postgresql(
     await _restart_round_trip(tmp_path / "data", "--database-url", postgres_url)
     out = cli(
         "history",
+        "--as-operator",
         "--data-dir",
         str(tmp_path / "data"),
         "--database-url",

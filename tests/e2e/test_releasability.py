@@ -145,8 +145,11 @@ async def test_websocket_stream_follows_the_markings(
     coalition: Coalition, delivered: dict[str, set[str]], name: str
 ) -> None:
     host, port = coalition.server.address("http")
-    query = f"?token={coalition.tokens[name]}" if name in coalition.tokens else ""
-    async with websockets.connect(f"ws://{host}:{port}/api/v1/stream{query}") as ws:
+    async with websockets.connect(f"ws://{host}:{port}/api/v1/stream") as ws:
+        # The token goes in the first message, never in the URL ({} stays anonymous).
+        await ws.send(
+            json.dumps({"token": coalition.tokens[name]} if name in coalition.tokens else {})
+        )
         hello = json.loads(await ws.recv())
         assert hello["kind"] == "hello" and hello["principal"]["callsign"] == name
         snapshot = json.loads(await ws.recv())
@@ -164,6 +167,8 @@ async def test_websocket_stream_follows_the_markings(
                 message = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
                 if message["kind"] == "item":
                     seen.add(message["item"]["uid"])
+                elif message["kind"] == "items":  # the stream batches picture changes
+                    seen |= {item["uid"] for item in message["items"]}
         finally:
             await sender.close()
         assert (f"ws-noforn-{name}" in seen) == (name == "EAGLE")
@@ -227,7 +232,13 @@ async def test_addressing_a_recipient_directly_does_not_bypass_the_marking(
         await agila.close()
     await asyncio.sleep(0.5)  # audit appends happen off the event loop
     shown = cli(
-        "audit", "show", "--data-dir", str(coalition.server.data_dir), "--action", "release.denied"
+        "audit",
+        "show",
+        "--as-operator",
+        "--data-dir",
+        str(coalition.server.data_dir),
+        "--action",
+        "release.denied",
     ).stdout
     assert "AGILA" in shown
 
@@ -245,7 +256,13 @@ async def test_sending_above_ones_clearance_is_refused(coalition: Coalition) -> 
         await eagle.close()
     await asyncio.sleep(0.5)
     shown = cli(
-        "audit", "show", "--data-dir", str(coalition.server.data_dir), "--action", "send.refused"
+        "audit",
+        "show",
+        "--as-operator",
+        "--data-dir",
+        str(coalition.server.data_dir),
+        "--action",
+        "send.refused",
     ).stdout
     assert "too-high" in shown
 

@@ -6,6 +6,7 @@ import pytest
 
 from allied_c2.security.markings import (
     MarkingError,
+    is_unmarked_access,
     marking_from_cot,
     marking_to_cot,
     parse_banner,
@@ -61,6 +62,23 @@ def test_unmarked_event_gets_the_policy_default_or_the_given_default() -> None:
     assert (
         marking_from_cot("CONFIDENTIAL", None, None, default=high_side).banner() == "CONFIDENTIAL"
     )
+
+
+@pytest.mark.parametrize(
+    "access", [None, "", "  ", "Undefined", "undefined", "UNDEFINED", " Undefined "]
+)
+def test_what_clients_write_for_no_marking_gets_the_default(access: str | None) -> None:
+    # ATAK 5.x, WearTAK and CloudTAK write access="Undefined" when the user chose none.
+    assert is_unmarked_access(access)
+    high_side = parse_banner("SECRET//NOFORN")
+    assert marking_from_cot(access, None, None, default=high_side) is high_side
+    assert marking_from_cot(access, "", "").banner() == "UNCLASSIFIED"
+
+
+def test_undefined_is_not_a_level_for_a_caveat() -> None:
+    assert not is_unmarked_access("UNCLASSIFIED")
+    with pytest.raises(MarkingError, match="without access"):
+        marking_from_cot("Undefined", "NOFORN", None)
 
 
 @pytest.mark.parametrize(

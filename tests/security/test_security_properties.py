@@ -1,6 +1,7 @@
 """Property tests: random markings, principals and equivalence tables.
 
-The reference check below is written from the rules in docs/security-model.md,
+The reference check (``reference_allows`` in tests/security/oracle.py, shared
+with the exit matrix) is written from the rules in docs/security-model.md,
 directly over the test's own reading of the policy file; it does not call the
 decision code.
 """
@@ -8,9 +9,6 @@ decision code.
 from __future__ import annotations
 
 import copy
-import tomllib
-from importlib import resources
-from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,37 +23,20 @@ from allied_c2.security.markings import (
 )
 from allied_c2.security.policy import SecurityPolicy, policy_from_dict
 from allied_c2.security.principals import Principal
-
-RAW: dict[str, Any] = tomllib.loads(
-    resources.files("allied_c2").joinpath("config/security-policy.toml").read_text("utf-8")
+from tests.security.oracle import (
+    CLEARANCES,
+    HOME,
+    LATTICE,
+    LEVELS,
+    RAW,
+    Table,
+    expand,
+    reference_allows,
 )
-LATTICE: list[str] = RAW["lattice"]
-LEVELS: dict[str, tuple[str, bool]] = {
-    level["name"]: (system, level.get("controlled", False))
-    for system, body in RAW["systems"].items()
-    for level in body["levels"]
-}
-HOME: dict[str, str | None] = {s: body.get("nation") for s, body in RAW["systems"].items()}
-TETRA: dict[str, set[str]] = {k: set(v) for k, v in RAW["tetragraphs"].items()}
-PERMISSIVE = set(RAW["coi"]["permissive"]) - set(RAW["coi"]["restrictive"])
-# Explicit SCHEME:SHORT clearance names and the level each means.
-CLEARANCES: dict[str, str] = {
-    f"{system}:{level.get('short', level['name'].removeprefix(system + ' '))}": level["name"]
-    for system, body in RAW["systems"].items()
-    for level in body["levels"]
-}
+
 NATIONS = ["USA", "JPN", "PHL", "GBR", "FRA", "KOR", "DEU", "NZL"]
 CODES = ["USA", "JPN", "PHL", "GBR", "FRA", "KOR", "AUS", "FVEY", "ACGU", "NATO"]
 COIS = ["ISR", "MARITIME", "SOF", "CYBER", "ODDCOI"]
-
-Table = dict[str, int]
-
-
-def expand(codes: frozenset[str]) -> set[str]:
-    nations: set[str] = set()
-    for code in codes:
-        nations |= TETRA.get(code, {code})
-    return nations
 
 
 @st.composite
@@ -117,35 +98,6 @@ def principals(draw: st.DrawFn) -> Principal:
         clearance=draw(st.sampled_from(sorted(CLEARANCES))),
         cois=frozenset(draw(st.sets(st.sampled_from([*COIS, "SI", "TK", "SAR-BP", "AIR"])))),
     )
-
-
-def reference_allows(m: Marking, p: Principal, table: Table, cui_any: bool) -> bool:
-    """The release rules, stated as plainly as possible."""
-    item_rank = table[m.level]
-    if table[CLEARANCES[p.clearance]] < item_rank:
-        return False
-    controlled = LEVELS[m.level][1]
-    unrestricted = item_rank == 0 and not controlled and not m.dissem
-    if p.nation is None:
-        return unrestricted and not (m.cois or m.sci or m.sap)
-    owner = m.originator or HOME[m.system]
-    if p.nation != owner and not unrestricted:
-        if "NOFORN" in m.dissem:
-            return False
-        if m.rel_to:
-            if p.nation not in expand(m.rel_to):
-                return False
-        elif "RELIDO" in m.dissem or "DISPLAY ONLY" in m.dissem:
-            return False
-        elif item_rank == 0 and cui_any and m.dissem <= {"FOUO"}:
-            pass
-        elif not (m.system == "NATO" and p.nation in TETRA["NATO"]):
-            return False
-    restrictive = m.sci | {f"SAR-{s}" for s in m.sap} | {c for c in m.cois if c not in PERMISSIVE}
-    if not restrictive <= p.cois:
-        return False
-    permissive = {c for c in m.cois if c in PERMISSIVE}
-    return not permissive or bool(permissive & p.cois)
 
 
 @st.composite

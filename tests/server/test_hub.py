@@ -12,7 +12,8 @@ from allied_c2.security.markings import Marking
 from allied_c2.security.policy import DEFAULT_POLICY
 from allied_c2.security.principals import ANONYMOUS, Principal
 from allied_c2.server.fanout import Broadcast
-from allied_c2.server.hub import Hub, Peer
+from allied_c2.server.hub import Hub
+from allied_c2.server.peers import Peer
 from tests.support.cot import direct_chat, marker, pli
 
 NOW = datetime.now(UTC)
@@ -61,9 +62,10 @@ class FlushingHub(Hub):
 
     def ingest(
         self, sender: Peer | None, principal: Principal, event: CotEvent, now: datetime
-    ) -> None:
-        super().ingest(sender, principal, event, now)
+    ) -> bool:
+        accepted = super().ingest(sender, principal, event, now)
         self.flush()
+        return accepted
 
     def detach(self, peer: Peer, now: datetime) -> None:
         super().detach(peer, now)
@@ -164,12 +166,14 @@ def test_addressing_does_not_bypass_the_marking_and_is_audited(hub: Hub, audit: 
 
 
 def test_team_chat_goes_to_the_team_and_all_chat_to_everyone(hub: Hub) -> None:
+    # Three people (a principal answers to every team its connections joined).
+    cyan_user, red_user = Principal("CYAN", "USA", "SECRET"), Principal("RED", "USA", "SECRET")
     a = join(hub, US, "ALPHA", uid="a-uid")
-    cyan = join(hub, US, "CYAN-2", uid="c-uid")  # pli() puts everyone in team Cyan
-    red = FakePeer(US, "RED-1")
+    cyan = join(hub, cyan_user, "CYAN-2", uid="c-uid")  # pli() puts everyone in team Cyan
+    red = FakePeer(red_user, "RED-1")
     hub.attach(red, NOW)
     hub.ingest(
-        red, US, parse_xml(pli("r-uid", "RED-1").replace(b'name="Cyan"', b'name="Red"')), NOW
+        red, red_user, parse_xml(pli("r-uid", "RED-1").replace(b'name="Cyan"', b'name="Red"')), NOW
     )
     for peer in (a, cyan, red):
         peer.sent.clear()
@@ -212,11 +216,12 @@ def test_catch_up_lists_the_picture_and_items_are_checked_when_due(hub: Hub) -> 
     hub.ingest(a, US, parse_xml(marker("noforn", 1, 1, marking=("SECRET", "NOFORN", None))), NOW)
     late_jpn = join(hub, JPN, "LATE")
     assert set(late_jpn.catch_up) == {"a-uid", "noforn"}
-    assert hub.catch_up_item("noforn", JPN, NOW) is None
-    assert hub.catch_up_item("noforn", US, NOW) is not None
-    assert hub.catch_up_item("a-uid", JPN, NOW) is not None
+    late_us = join(hub, US, "LATE-US")
+    assert hub.catch_up_item("noforn", late_jpn, NOW) is None
+    assert hub.catch_up_item("noforn", late_us, NOW) is not None
+    assert hub.catch_up_item("a-uid", late_jpn, NOW) is not None
     later = datetime.now(UTC) + timedelta(hours=1)
-    assert hub.catch_up_item("a-uid", JPN, later) is None  # stale by then
+    assert hub.catch_up_item("a-uid", late_jpn, later) is None  # stale by then
 
 
 def test_an_older_report_arriving_late_does_not_move_the_item_back(hub: Hub) -> None:
@@ -238,9 +243,12 @@ def test_stale_items_leave_the_picture(hub: Hub) -> None:
 
 
 def test_a_uid_bound_to_one_connection_cannot_be_taken_over_by_another(hub: Hub) -> None:
+    # Another principal (the same principal reconnecting does take over: see
+    # test_audience_exits.py).
+    other = Principal("THIEF", "USA", "SECRET")
     owner = join(hub, US, "OWNER", uid="owner-uid")
-    thief = join(hub, US, "THIEF")
-    hub.ingest(thief, US, parse_xml(pli("owner-uid", "OWNER")), NOW)  # same uid and callsign
+    thief = join(hub, other, "THIEF")
+    hub.ingest(thief, other, parse_xml(pli("owner-uid", "OWNER")), NOW)  # same uid and callsign
     sender = join(hub, US, "SENDER", uid="s-uid")
     for peer in (owner, thief):
         peer.sent.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -152,3 +153,10 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def create_token(data_dir: Path, callsign: str) -> str:
+    """``allied-c2 token create CALLSIGN``: the bearer token it prints."""
+    out = cli("token", "create", callsign, "--data-dir", str(data_dir)).stdout
+    lines = (line.strip() for line in out.splitlines())
+    return next(line for line in lines if re.fullmatch(r"\S{16,}", line))

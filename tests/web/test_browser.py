@@ -8,144 +8,26 @@ test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-import json
 import re
-import socket
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from allied_c2.security.markings import parse_banner, rollup
-from tests.support.cot import client_tls, iso
-from tests.support.server import ROOT, ServerProcess, add_user, cli
+from tests.support.cot import iso
+from tests.support.server import ROOT, ServerProcess
+from tests.web.browser import Cop, Tab, event, screenshot, skip_without_browser, symbol
 
 pytestmark = pytest.mark.browser
+skip_without_browser()
 
-CHROMIUM = Path("/usr/bin/chromium")
-STATIC_INDEX = ROOT / "src" / "allied_c2" / "web" / "static" / "index.html"
-SCENARIO = ROOT / "scenarios" / "trilateral-hadr.yaml"
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1600, "height": 1000}
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        "Debian chromium not installed at /usr/bin/chromium (run scripts/ensure-chromium.sh)",
-        allow_module_level=True,
-    )
-if not STATIC_INDEX.exists():
-    pytest.skip(
-        "the web COP is not built (run `make frontend`: cd frontend && npm ci && npm run build)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright  # noqa: E402
 from playwright.sync_api import expect as pw_expect  # noqa: E402
 
-
-@dataclass
-class Cop:
-    """The running server, its principals' tokens, and ways to feed it CoT."""
-
-    server: ServerProcess
-    tokens: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def add_user(
-        self,
-        callsign: str,
-        nation: str,
-        clearance: str,
-        *,
-        org: str | None = None,
-        roles: tuple[str, ...] = (),
-    ) -> str:
-        add_user(self.server.data_dir, callsign, nation, clearance, roles=roles, org=org)
-        out = cli("token", "create", callsign, "--data-dir", str(self.server.data_dir)).stdout
-        lines = (line.strip() for line in out.splitlines())
-        token = next(line for line in lines if re.fullmatch(r"\S{16,}", line))
-        self.tokens[callsign] = token
-        return token
-
-    def send_plain(self, *events: bytes) -> None:
-        """Public items over plain TCP, as an anonymous TAK client sends them."""
-        with socket.create_connection(self.server.address("cot_tcp"), timeout=5) as sock:
-            for event in events:
-                sock.sendall(event)
-            time.sleep(0.3)  # let the relay read before the connection closes
-
-    def send_tls(self, name: str, *events: bytes) -> None:
-        """Items over mutual TLS as the principal ``name`` (its certificate from `user add`)."""
-        context = client_tls(self.server.data_dir / "certs", name)
-        host, port = self.server.address("cot_tls")
-        with (
-            socket.create_connection((host, port), timeout=5) as raw,
-            context.wrap_socket(raw, server_hostname=host) as sock,
-        ):
-            for event in events:
-                sock.sendall(event)
-            time.sleep(0.3)
-
-    def api(self, method: str, path: str, token: str | None, body: Any = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
-        request.add_header("Accept", "application/json")
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as resp:
-                return json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")
-            raise AssertionError(f"{method} {path} -> HTTP {exc.code}: {detail}") from None
-
-
-def event(
-    uid: str,
-    lat: float,
-    lon: float,
-    *,
-    callsign: str,
-    cot_type: str = "a-f-G-U-C-I",
-    course: float = 0.0,
-    stale_s: float = 600,
-    marking: tuple[str | None, str | None, str | None] = (None, None, None),
-) -> bytes:
-    now = datetime.now(UTC)
-    attrs = "".join(
-        f' {name}="{value}"'
-        for name, value in zip(("access", "caveat", "releasableTo"), marking, strict=True)
-        if value is not None
-    )
-    return (
-        f'<event version="2.0" uid="{uid}" type="{cot_type}" how="m-g" time="{iso(now)}" '
-        f'start="{iso(now)}" stale="{iso(now + timedelta(seconds=stale_s))}"{attrs}>'
-        f'<point lat="{lat}" lon="{lon}" hae="10" ce="10" le="10"/>'
-        f'<detail><contact callsign="{callsign}"/><__group name="Cyan" role="Team Member"/>'
-        f'<track course="{course}" speed="6.0"/></detail></event>'
-    ).encode()
+SCENARIO = ROOT / "scenarios" / "trilateral-hadr.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -169,73 +51,6 @@ def cop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cop]:
         yield cop
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@dataclass
-class Tab:
-    page: Page
-    errors: list[str]
-    foreign: list[str]  # requests that left the server's origin (there must be none)
-
-
-@pytest.fixture
-def open_page(browser: Browser, cop: Cop) -> Iterator[Callable[..., Tab]]:
-    """Open the COP in a fresh context (own sessionStorage), signed in as ``callsign``."""
-    contexts = []
-
-    def opener(callsign: str | None = None) -> Tab:
-        context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
-        contexts.append(context)
-        page = context.new_page()
-        errors: list[str] = []
-
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error":
-                errors.append(f"console: {message.text} @ {message.location}")
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-        foreign: list[str] = []
-        ws_url = cop.url.replace("http", "ws", 1)
-        origin = re.compile(rf"^(?:{re.escape(cop.url)}|{re.escape(ws_url)})/|^(?:data|blob):")
-        page.on("request", lambda req: None if origin.match(req.url) else foreign.append(req.url))
-        page.goto(cop.url + "/")
-        pw_expect(page.get_by_test_id("stream-status")).to_have_attribute(
-            "data-state", "live", timeout=15000
-        )
-        if callsign:
-            page.get_by_test_id("signin-token").fill(cop.tokens[callsign])
-            page.get_by_test_id("signin-submit").click()
-            pw_expect(page.get_by_test_id("whoami")).to_contain_text(callsign)
-            pw_expect(page.get_by_test_id("stream-status")).to_have_attribute(
-                "data-state", "live", timeout=15000
-            )
-        return Tab(page, errors, foreign)
-
-    yield opener
-    for context in contexts:
-        context.close()
-
-
-def screenshot(page: Page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path))
-    return path
-
-
-def symbol(page: Page, uid: str) -> Any:
-    return page.get_by_test_id(f"symbol-{uid}")
 
 
 def test_page_loads_without_console_errors(open_page: Callable[..., Tab], cop: Cop) -> None:
@@ -353,10 +168,13 @@ def _expected_banner(cop: Cop, token: str | None) -> str:
     """The server's own roll-up of what the page shows: the picture and the command tree."""
     picture = cop.api("GET", "/api/v1/picture", token)
     structure = cop.api("GET", "/api/v1/structure", token)
-    parts = [item["marking"]["banner"] for item in picture["items"]]
+    parts = [
+        parse_banner(item["marking"]["banner"]).with_originator(item["marking"]["originator"])
+        for item in picture["items"]
+    ]
     if structure.get("banner"):
-        parts.append(structure["banner"])
-    return rollup(parse_banner(part) for part in parts).banner()
+        parts.append(parse_banner(structure["banner"]))
+    return rollup(parts).banner()
 
 
 def test_banner_shows_roll_up_of_what_is_on_screen(open_page: Callable[..., Tab], cop: Cop) -> None:

@@ -33,6 +33,40 @@ def require_aware(at: datetime, what: str = "time") -> datetime:
     return at.astimezone(UTC)
 
 
+# Integer microseconds since the Unix epoch: the duty-hours tables and the simulator's
+# fast path do their arithmetic on these (exactly what datetime and timedelta do, since
+# both count whole microseconds) and convert back only at the edges.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+_US_PER_HOUR = 3_600_000_000.0
+
+
+def to_micros(at: datetime) -> int:
+    """``at`` (timezone-aware) as microseconds since the epoch."""
+    return (at - EPOCH) // MICROSECOND
+
+
+def from_micros(us: int) -> datetime:
+    """The UTC instant ``us`` microseconds after the epoch."""
+    return EPOCH + timedelta(microseconds=us)
+
+
+def hours_to_micros(hours: float) -> int:
+    """``timedelta(hours=hours)`` in microseconds, without building the timedelta.
+
+    timedelta rounds its fractional microseconds half-to-even after splitting off the
+    whole hours. Below 4e12 µs (about 1,100 hours) ``hours * 3.6e9`` is within 0.0003 µs
+    of the exact product, so it rounds the same way unless it lies within 0.001 of a
+    half microsecond; only then, or for other magnitudes, is the timedelta built.
+    """
+    product = hours * _US_PER_HOUR
+    if 0.0 <= product < 4e12:
+        whole = round(product)
+        if abs(product - whole) < 0.499:
+            return whole
+    return timedelta(hours=hours) // MICROSECOND
+
+
 class ManualClock:
     """A clock that stands still until ``set`` or ``advance`` moves it (never backwards)."""
 

@@ -9,13 +9,21 @@ have no DST, Washington does).
 
 from __future__ import annotations
 
+import threading
+from bisect import bisect_right
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from allied_c2.alliance.clock import require_aware
+from allied_c2.alliance.clock import (
+    MICROSECOND,
+    from_micros,
+    hours_to_micros,
+    require_aware,
+    to_micros,
+)
 from allied_c2.alliance.model import DutyHours
 
 ALL_WEEK = (0, 1, 2, 3, 4, 5, 6)
@@ -53,10 +61,41 @@ def check_duty_hours(hours: DutyHours) -> None:
         raise ValueError(f"duty weekdays must be a non-empty subset of 0-6, got {hours.weekdays}")
 
 
-class _Schedule:
-    """One time zone and duty-hours pair, with its office days computed once each."""
+_FOREVER = datetime.max.replace(tzinfo=UTC)
+_DAY = timedelta(days=1)
+_NEVER = 1 << 62  # no table yet: every instant is below it
+_TABLE_DAYS = 64  # days of windows added to a table at a time
+_MAX_TABLE_DAYS = 4000  # beyond this a table starts afresh (memory stays bounded)
+_FAR = _TABLE_DAYS * 86_400_000_000  # a start this far past the table: start afresh
 
-    __slots__ = ("continuous", "days", "hours", "tz")
+
+class _Table:
+    """The open windows of a run of local days, as sorted epoch microseconds; it
+    answers for starts from ``lo`` (two days in: windows() looks back one day)."""
+
+    __slots__ = ("closes", "last_day", "lo", "opens")
+
+    def __init__(self, lo: int, last_day: date) -> None:
+        self.lo = lo
+        self.opens: list[int] = []
+        self.closes: list[int] = []
+        self.last_day = last_day  # the day before the first one until filled
+
+
+_NO_TABLE = _Table(_NEVER, date.min)
+
+
+class Schedule:
+    """One time zone and duty-hours pair, with its office days computed once each.
+
+    For :func:`add_duty_hours` it also keeps a :class:`_Table` of open windows, so
+    adding duty hours is a bisect and a few integer additions instead of a walk over
+    datetime windows. Readers take the table from one attribute; building and
+    extending it happen under a lock, appending opens before closes, so a thread
+    reading while another extends always sees whole windows.
+    """
+
+    __slots__ = ("continuous", "days", "hours", "lock", "table", "tabular", "tz")
 
     def __init__(self, tz_name: str, hours: DutyHours) -> None:
         check_duty_hours(hours)
@@ -66,6 +105,9 @@ class _Schedule:
             set(hours.weekdays) == set(ALL_WEEK) and (hours.start_hour, hours.end_hour) == (0, 24)
         )
         self.days: dict[date, tuple[datetime, datetime] | None] = {}
+        self.table = _NO_TABLE
+        self.tabular = True  # False once a time-zone oddity made two windows overlap
+        self.lock = threading.Lock()
 
     def window(self, day: date) -> tuple[datetime, datetime] | None:
         try:
@@ -84,10 +126,96 @@ class _Schedule:
         self.days[day] = window
         return window
 
+    def add_micros(self, start: int, hours: int) -> int:
+        """:func:`add_duty_hours` on epoch microseconds: the instant at which ``hours``
+        µs of open office time have elapsed after ``start`` (the same loop, on integers)."""
+        table = self.table
+        closes = table.closes
+        # Beyond _FAR past the table's end, a new table is quicker than extending it.
+        if start < table.lo or start > closes[-1] + _FAR:
+            if self.continuous:
+                return start + hours
+            fresh = self._table_from(start)
+            if fresh is None:
+                return self._walk(start, hours)
+            table, closes = fresh, fresh.closes
+        i = bisect_right(closes, start)  # the first window that closes after start
+        if i < len(closes):  # most often the work ends inside that first window
+            begin = table.opens[i]
+            if begin < start:
+                begin = start
+            if hours <= closes[i] - begin:
+                return begin + hours
+        return self._add_from(table, i, start, hours)
+
+    def _add_from(self, table: _Table, i: int, start: int, hours: int) -> int:
+        opens, closes = table.opens, table.closes
+        cursor, remaining = start, hours
+        while True:
+            if i == len(closes):
+                if not self._extend(table, _TABLE_DAYS):
+                    return self._walk(start, hours)
+                i = bisect_right(closes, cursor)  # start may lie past the old end
+                continue
+            begin = opens[i] if opens[i] > cursor else cursor
+            available = closes[i] - begin
+            if remaining <= available:
+                return begin + remaining
+            remaining -= available
+            cursor = closes[i]
+            i += 1
+
+    def _walk(self, start: int, hours: int) -> int:
+        return to_micros(add_duty_hours_walk(self, from_micros(start), hours * MICROSECOND))
+
+    def _table_from(self, start: int) -> _Table | None:
+        """A table from two days before ``start``'s local date (None: no table can
+        serve this zone); one that went on to later days keeps them, so a simulation
+        going back to its start reuses them."""
+        with self.lock:
+            if not self.tabular:
+                return None
+            first = from_micros(start).astimezone(self.tz).date() - 2 * _DAY
+            last = self.table.last_day
+            if not first < last <= first + _MAX_TABLE_DAYS * _DAY:
+                last = first + _TABLE_DAYS * _DAY
+            table = _Table(to_micros(_local(first + 2 * _DAY, 0, self.tz)), first - _DAY)
+            if not self._fill(table, (last - first).days + 1):
+                return None
+            self.table = table
+            return table
+
+    def _extend(self, table: _Table, days: int) -> bool:
+        with self.lock:
+            return self.tabular and self._fill(table, days)
+
+    def _fill(self, table: _Table, days: int) -> bool:
+        # With the lock held. Appends opens first: a reader checks against closes.
+        opens, closes = table.opens, table.closes
+        for _ in range(days):
+            table.last_day += _DAY
+            window = self.window(table.last_day)
+            if window is None:
+                continue
+            o, c = to_micros(window[0]), to_micros(window[1])
+            if o > c or (closes and o < closes[-1]):
+                self.tabular = False  # inverted or overlapping: a bisect would mislead
+                self.table = _NO_TABLE
+                return False
+            opens.append(o)
+            closes.append(c)
+        return True
+
 
 @lru_cache(maxsize=512)
-def _schedule(tz_name: str, hours: DutyHours) -> _Schedule:
-    return _Schedule(tz_name, hours)
+def _schedule(tz_name: str, hours: DutyHours) -> Schedule:
+    return Schedule(tz_name, hours)
+
+
+def schedule_of(office: Office) -> Schedule:
+    """The office's (cached) schedule, for callers that add duty hours in microseconds
+    with ``schedule_of(office).add_micros(start_us, hours_us)``."""
+    return _schedule(office.timezone, office.duty_hours)
 
 
 def _local(day: date, hour: int, tz: ZoneInfo) -> datetime:
@@ -98,17 +226,16 @@ def _local(day: date, hour: int, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(hour), tz).astimezone(UTC)
 
 
-_FOREVER = datetime.max.replace(tzinfo=UTC)
-_DAY = timedelta(days=1)
-
-
 def windows(office: Office, start: datetime) -> Iterator[tuple[datetime, datetime]]:
     """Open periods (UTC, half-open) that end after ``start``, in order, forever.
 
     A window whose end hour is earlier than its start hour is a night shift that
     closes the next morning; its weekday is the day it opens.
     """
-    schedule = _schedule(office.timezone, office.duty_hours)
+    return _windows(_schedule(office.timezone, office.duty_hours), start)
+
+
+def _windows(schedule: Schedule, start: datetime) -> Iterator[tuple[datetime, datetime]]:
     if schedule.continuous:
         yield start, _FOREVER
         return
@@ -140,9 +267,17 @@ def add_duty_hours(office: Office, start: datetime, hours: float) -> datetime:
     start = require_aware(start)
     if hours < 0:
         raise ValueError(f"duty hours to add must be >= 0, got {hours}")
-    remaining = timedelta(hours=hours)
+    schedule = _schedule(office.timezone, office.duty_hours)
+    if schedule.continuous:
+        return start + timedelta(hours=hours)
+    return from_micros(schedule.add_micros(to_micros(start), hours_to_micros(hours)))
+
+
+def add_duty_hours_walk(schedule: Schedule, start: datetime, remaining: timedelta) -> datetime:
+    """:func:`add_duty_hours` by walking the datetime windows: the definition the
+    microsecond tables are tested against, and their fallback."""
     cursor = start
-    for opens, closes in windows(office, start):
+    for opens, closes in _windows(schedule, start):
         begin = max(opens, cursor)
         available = closes - begin
         if remaining <= available:

@@ -66,7 +66,7 @@ __all__ = [
 ]
 
 SYSTEM = "system"
-_MIN_HOURS = 1 / 60  # an allowance of 0 would re-arm a deadline at the same instant forever
+MIN_HOURS = 1 / 60  # an allowance of 0 would re-arm a deadline at the same instant forever
 
 
 _NEEDS_REASON = frozenset(
@@ -360,7 +360,7 @@ class RequestMachine:
 
     def _hours(self, track: Track) -> float:
         hours = track.final_hours if track.at_final else self.route.review_hours
-        return max(hours, _MIN_HOURS)
+        return max(hours, MIN_HOURS)
 
     def _deadline(self, track: Track, start: datetime) -> datetime:
         hours = self._hours(track)

@@ -48,6 +48,13 @@ def parse(text: str) -> Located:
     """Parse one YAML document; syntax errors and duplicate keys become problems."""
     try:
         node = yaml.compose(text, Loader=_LOADER)
+        located = Located(data=None)
+        if node is None:
+            located.lines[()] = 1
+            return located
+        # Constructing values can fail too (an unknown tag such as ``!O-6``, found by
+        # fuzzing, fuzz/targets.py): a problem to report, not a traceback.
+        located.data = _convert(node, (), located, SafeConstructor())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -55,11 +62,6 @@ def parse(text: str) -> Located:
         return Located(data=None, problems=[SyntaxProblem(line, f"YAML syntax error: {detail}")])
     except yaml.YAMLError as exc:
         return Located(data=None, problems=[SyntaxProblem(1, f"YAML syntax error: {exc}")])
-    located = Located(data=None)
-    if node is None:
-        located.lines[()] = 1
-        return located
-    located.data = _convert(node, (), located, SafeConstructor())
     return located
 
 

@@ -28,7 +28,6 @@ when the structure is edited.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -41,6 +40,7 @@ from allied_c2.alliance.model import (
     Structure,
 )
 from allied_c2.alliance.requests import DecisionRequest
+from allied_c2.alliance.routing_graph import CommandGraph
 
 
 class RoutingError(ValueError):
@@ -208,25 +208,33 @@ def route(structure: Structure, request: DecisionRequest) -> Route:
     return route_for(structure, request.kind, request.originator)
 
 
-def route_for(structure: Structure, kind: str, originator: str) -> Route:
-    """The route for a request of ``kind`` from ``originator`` (see the module rule)."""
+def route_for(
+    structure: Structure, kind: str, originator: str, graph: CommandGraph | None = None
+) -> Route:
+    """The route for a request of ``kind`` from ``originator`` (see the module rule).
+
+    ``graph``, a :class:`CommandGraph` of this very structure (not edited since), saves
+    callers routing many requests through one structure from indexing it each time.
+    """
     if originator not in structure.organisations:
         raise RoutingError(f"unknown originating organisation {originator!r}")
-    authority = find_authority(structure, kind, originator)
+    if graph is None or graph.structure is not structure:
+        graph = CommandGraph(structure)
+    authority = _find_authority(graph, kind, originator)
     if authority.decider not in structure.organisations:
         raise RoutingError(
             f"the {kind} rule for {authority.nation} names decider {authority.decider!r}, "
             "which is not an organisation in the structure"
         )
-    path, direct = _path(structure, originator, authority.decider, authority.delegated_from)
+    path, direct = _path(graph, originator, authority.decider, authority.delegated_from)
     hops = tuple(path[1:]) or (originator,)
     request_kind = structure.request_kinds.get(kind, RequestKind(kind, kind))
     bilateral = authority.consult_counterpart or request_kind.bilateral
-    legs = _legs(structure, kind, authority) if bilateral else ()
+    legs = _legs(graph, kind, authority) if bilateral else ()
     finals = [authority.decider, *(leg.concurring for leg in legs)]
     superiors: dict[str, str] = {}
     for org_id in {*hops, *finals, *(o for leg in legs for o in leg.path)}:
-        chain = structure.chain_of_command(org_id)
+        chain = graph.chain_of_command(org_id)
         superiors.update(pairwise(chain))
     members = {originator, *hops, *superiors, *superiors.values()}
     members.update(o for leg in legs for o in leg.path)
@@ -247,23 +255,16 @@ def route_for(structure: Structure, kind: str, originator: str) -> Route:
 def command_ancestors(structure: Structure, org_id: str) -> dict[str, int]:
     """Every organisation whose command subtree holds ``org_id``, with its distance
     (0 for ``org_id`` itself); follows all command parents, not just the preferred one."""
-    parents: dict[str, list[str]] = {}
-    for rel in structure.relationships:
-        if rel.relation.is_command:
-            parents.setdefault(rel.subordinate, []).append(rel.superior)
-    dist = {org_id: 0}
-    queue = deque([org_id])
-    while queue:
-        current = queue.popleft()
-        for parent in parents.get(current, ()):
-            if parent not in dist:
-                dist[parent] = dist[current] + 1
-                queue.append(parent)
-    return dist
+    return dict(CommandGraph(structure).ancestors(org_id))
 
 
 def find_authority(structure: Structure, kind: str, originator: str) -> DecisionAuthority:
     """The most specific rule for ``kind`` covering ``originator`` (module rule)."""
+    return _find_authority(CommandGraph(structure), kind, originator)
+
+
+def _find_authority(graph: CommandGraph, kind: str, originator: str) -> DecisionAuthority:
+    structure = graph.structure
     nation = structure.org(originator).nation
     same_kind = [a for a in structure.authorities if a.request_kind == kind]
     if not same_kind:
@@ -279,7 +280,7 @@ def find_authority(structure: Structure, kind: str, originator: str) -> Decision
             f"no {kind} authority for nation {nation} (originator {originator}); "
             f"rules exist for {', '.join(nations)} - add a rule with nation: {nation}"
         )
-    ancestors = command_ancestors(structure, originator)
+    ancestors = graph.ancestors(originator)
     best: tuple[float, DecisionAuthority] | None = None
     for rule in candidates:
         if rule.forces:
@@ -302,12 +303,12 @@ def find_authority(structure: Structure, kind: str, originator: str) -> Decision
 
 
 def _path(
-    structure: Structure, originator: str, decider: str, delegated_from: str | None = None
+    graph: CommandGraph, originator: str, decider: str, delegated_from: str | None = None
 ) -> tuple[list[str], bool]:
-    up = structure.chain_of_command(originator)
+    up = graph.chain_of_command(originator)
     if decider in up:
         return up[: up.index(decider) + 1], False
-    down = structure.chain_of_command(decider)
+    down = graph.chain_of_command(decider)
     for i, org_id in enumerate(up):
         if org_id in down:
             j = down.index(org_id)
@@ -319,9 +320,10 @@ def _path(
 
 
 def _legs(
-    structure: Structure, kind: str, authority: DecisionAuthority
+    graph: CommandGraph, kind: str, authority: DecisionAuthority
 ) -> tuple[CoordinationLeg, ...]:
-    counterparts = _nearest_counterparts(structure, authority.decider)
+    structure = graph.structure
+    counterparts = _nearest_counterparts(graph, authority.decider)
     if not counterparts:
         raise RoutingError(
             f"{kind} is bilateral but neither its decider {authority.decider} nor any "
@@ -333,13 +335,13 @@ def _legs(
         if counterpart not in structure.organisations:
             raise RoutingError(f"counterpart {counterpart!r} of {authority.decider} is unknown")
         try:
-            rule: DecisionAuthority | None = find_authority(structure, kind, counterpart)
+            rule: DecisionAuthority | None = _find_authority(graph, kind, counterpart)
         except RoutingError:
             rule = None  # no rule in that nation: the counterpart concurs on its own
         if rule is None or rule.decider not in structure.organisations:
             path, hours = [counterpart], authority.max_hours
         else:
-            path, _ = _path(structure, counterpart, rule.decider)
+            path, _ = _path(graph, counterpart, rule.decider)
             hours = rule.max_hours
         if path[-1] in seen or path[-1] == authority.decider:
             continue
@@ -348,16 +350,16 @@ def _legs(
     return tuple(legs)
 
 
-def _nearest_counterparts(structure: Structure, decider: str) -> list[str]:
+def _nearest_counterparts(graph: CommandGraph, decider: str) -> list[str]:
     """The decider's counterparts; failing that, those of its nearest subordinates that
     have any (INDOPACOM coordinates with JJOC through its JFHQ)."""
     level = [decider]
     seen = {decider}
     while level:
-        found = [c for org_id in level for c in structure.counterparts(org_id)]
+        found = [c for org_id in level for c in graph.counterparts(org_id)]
         if found:
             return list(dict.fromkeys(found))
-        level = [c for org_id in level for c in structure.children(org_id) if c not in seen]
+        level = [c for org_id in level for c in graph.children(org_id) if c not in seen]
         seen.update(level)
     return []
 

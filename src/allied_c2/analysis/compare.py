@@ -10,6 +10,7 @@ from typing import Any
 
 from allied_c2.alliance.model import Structure
 from allied_c2.alliance.routing import Route
+from allied_c2.analysis.engine import Memo
 from allied_c2.analysis.simulation import (
     Arrival,
     Decided,
@@ -238,6 +239,7 @@ def compare(
         if run == 0:
             candidates, sample_kind = _sample_candidates(arrivals, structures, workload)
         first: dict[str, RunResult] = {}
+        memo: Memo = {}  # a request routed alike in two structures is simulated once
         for name, structure in structures.items():
             result = simulate(
                 structure,
@@ -247,6 +249,7 @@ def compare(
                 name=name,
                 samples=candidates,
                 routes=routes[name],
+                memo=memo,
             )
             decided[name].extend(result.decided)
             total += len(result.decided)

@@ -1,9 +1,11 @@
 """A discrete-event simulation of staff work on decision requests.
 
-It drives the real :func:`~allied_c2.alliance.routing.route` and
+:func:`run_machine` drives the real :func:`~allied_c2.alliance.routing.route` and
 :class:`~allied_c2.alliance.lifecycle.RequestMachine` on a :class:`ManualClock`
 from a heapq of events, so it inherits every rule (duty hours, deadlines,
-escalation, coordination) rather than restating them. What it adds is the staff:
+escalation, coordination) rather than restating them; :mod:`.engine` gives the
+same records many times faster and is what :func:`simulate` uses unless told
+otherwise (tests/analysis/test_engine_equivalence.py). What it adds is the staff:
 when a holder receives a request, the message takes a lognormal transmission
 time to arrive, then the holder works a lognormal number of hours (duty hours,
 unless the request is urgent: staff then work around the clock) and acts; a
@@ -20,46 +22,27 @@ luck in every structure compared (common random numbers).
 from __future__ import annotations
 
 import heapq
-import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
-from allied_c2.alliance.clock import ManualClock
+from allied_c2.alliance.clock import ManualClock, to_micros
 from allied_c2.alliance.dutyhours import add_duty_hours
 from allied_c2.alliance.lifecycle import Action, RequestMachine, Track
 from allied_c2.alliance.model import Structure, Urgency
 from allied_c2.alliance.requests import DecisionRequest
-from allied_c2.alliance.routing import Route, RoutingError, route
-from allied_c2.analysis.workload import KindLoad, Workload
+from allied_c2.alliance.routing import Route, RoutingError, route_for
+from allied_c2.alliance.routing_graph import CommandGraph
+from allied_c2.analysis.engine import Memo, run_fast
+from allied_c2.analysis.records import Arrival as Arrival
+from allied_c2.analysis.records import Decided as Decided
+from allied_c2.analysis.workload import KindLoad, Workload, poisson
 
-_SUBMIT, _ACT, _DEADLINE, _ANSWER = 0, 1, 2, 3
+_ACT, _DEADLINE, _ANSWER = 1, 2, 3
+Engine = Literal["fast", "machine"]
 _HOUR = timedelta(hours=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Arrival:
-    index: int
-    at: datetime
-    kind: str
-    pick: float  # in [0, 1): chooses the originator from the kind's pool
-    urgent: bool
-    seed: int  # the request's own random stream
-
-
-@dataclass(frozen=True, slots=True)
-class Decided:
-    index: int
-    kind: str
-    originator: str
-    nation: str  # the originator's
-    urgent: bool
-    hours: float  # submission to decision
-    by_needed_by: bool
-    outcome: str  # approved / denied / returned
-    hops: int  # handovers: every time an organisation received the request
-    escalations: int  # deadlines that passed (escalations and overdue marks)
 
 
 @dataclass(slots=True)
@@ -119,9 +102,10 @@ def originator_pool(
             and (not spec.org_kinds or o.kind.value in spec.org_kinds)
         ]
     pool: list[str] = []
+    graph = CommandGraph(structure)  # one index for every candidate's route
     for org_id in sorted(candidates):
         try:
-            route_for_pool = _probe(structure, load.kind, org_id)
+            route_for_pool = route_for(structure, load.kind, org_id, graph)
         except RoutingError:
             continue
         if routes is not None:
@@ -129,14 +113,6 @@ def originator_pool(
         if route_for_pool.decider != org_id:  # self-decided requests say nothing about C2
             pool.append(org_id)
     return pool
-
-
-def _probe(structure: Structure, kind: str, originator: str) -> Route:
-    probe = DecisionRequest("probe", kind, originator, "probe", "UNCLASSIFIED", _EPOCH)
-    return route(structure, probe)
-
-
-_EPOCH = datetime.fromisoformat("2025-01-01T00:00:00+00:00")
 
 
 def simulate(
@@ -148,110 +124,132 @@ def simulate(
     name: str | None = None,
     samples: Sequence[int] = (),
     routes: dict[tuple[str, str], Route] | None = None,
+    engine: Engine = "fast",
+    memo: Memo | None = None,
 ) -> RunResult:
     """Run every arrival through ``structure`` until all are decided.
 
     ``samples`` lists arrival indexes whose machines are kept for inspection;
     ``routes`` is a cache of route() results per (kind, originator) that callers
-    running the same structure repeatedly may share.
+    running the same structure repeatedly may share. ``engine="fast"`` decides the
+    requests with :mod:`allied_c2.analysis.engine` (proved equal to the machine by
+    tests) and runs only the samples through :class:`RequestMachine`;
+    ``engine="machine"`` runs every request through the machine. ``memo`` (fast
+    engine) is shared by the calls that run these very arrivals through other
+    structures: a request routed alike in two of them is simulated once.
+
+    Offices have no capacity, so requests never interact: each runs alone, from its
+    submission to its decision, on its own clock and event queue.
     """
     result = RunResult(name or structure.name)
     loads = {load.kind: load for load in workload.kinds}
     routes = {} if routes is None else routes
     keep = set(samples)
-    clock = ManualClock(workload.start)
-    heap: list[tuple[datetime, int, int, int, str, datetime | None]] = []
-    live: dict[int, _Live] = {}
-    seq = 0
+    todo: list[tuple[Arrival, str, Route]] = []
+    graph: CommandGraph | None = None
     for arrival in arrivals:
-        if pools.get(arrival.kind):
-            heap.append((arrival.at, seq, _SUBMIT, arrival.index, "", None))
-            seq += 1
-    heapq.heapify(heap)
-    by_index = {a.index: a for a in arrivals}
+        pool = pools.get(arrival.kind)
+        if not pool:
+            continue
+        originator = pool[int(arrival.pick * len(pool))]
+        key = (arrival.kind, originator)
+        found = routes.get(key)
+        if found is None:
+            graph = graph or CommandGraph(structure)
+            found = routes[key] = route_for(structure, arrival.kind, originator, graph)
+        todo.append((arrival, originator, found))
+    if engine == "fast":
 
-    def schedule(item: _Live, index: int) -> None:
+        def exact(arrival: Arrival, originator: str, found: Route) -> tuple[int, Decided]:
+            load = loads[arrival.kind]
+            decided, machine = run_machine(workload, load, arrival, originator, found)
+            assert machine.decided_at is not None
+            return to_micros(machine.decided_at), decided
+
+        result.decided = run_fast(workload, todo, exact, memo)
+    for arrival, originator, found in todo:
+        if engine == "machine" or arrival.index in keep:
+            decided, machine = run_machine(
+                workload, loads[arrival.kind], arrival, originator, found
+            )
+            if engine == "machine":
+                result.decided.append(decided)
+            if arrival.index in keep:
+                result.samples[arrival.index] = machine
+    return result
+
+
+def run_machine(
+    workload: Workload, load: KindLoad, arrival: Arrival, originator: str, route: Route
+) -> tuple[Decided, RequestMachine]:
+    """One request through :class:`RequestMachine`, from submission to decision."""
+    at = arrival.at
+    clock = ManualClock(at)
+    request = DecisionRequest(
+        id=f"SIM-{arrival.index}",
+        kind=arrival.kind,
+        originator=originator,
+        subject=f"simulated {arrival.kind}",
+        marking="UNCLASSIFIED",
+        submitted_at=at,
+        needed_by=at + timedelta(hours=load.needed_by_hours),
+        urgency=Urgency.URGENT if arrival.urgent else Urgency.ROUTINE,
+    )
+    machine = RequestMachine.submit(request, route, clock)
+    item = _Live(machine, load, random.Random(arrival.seed))
+    heap: list[tuple[datetime, int, int, str, datetime]] = []
+    seq = 0
+
+    def schedule() -> None:
         nonlocal seq
-        m = item.machine
-        for track in m.active_tracks():
+        for track in machine.active_tracks():
             token = (track.holder, track.received_at)
             if token in item.scheduled:
                 continue
             item.scheduled.add(token)
-            if item.rng.random() < item.load.silent_share:
+            if item.rng.random() < load.silent_share:
                 continue
-            at = _act_time(m, track, item, workload)
-            heapq.heappush(heap, (at, seq, _ACT, index, track.holder, track.received_at))
+            then = _act_time(machine, track, item, workload)
+            heapq.heappush(heap, (then, seq, _ACT, track.holder, track.received_at))
             seq += 1
-        due = m.next_deadline()
+        due = machine.next_deadline()
         if due is not None and due != item.deadline:
             item.deadline = due
-            heapq.heappush(heap, (due, seq, _DEADLINE, index, "", None))
+            heapq.heappush(heap, (due, seq, _DEADLINE, "", due))
             seq += 1
 
-    while heap:
-        at, _, event, index, holder, received = heapq.heappop(heap)
+    schedule()
+    while not machine.state.terminal:
+        at, _, event, holder, received = heapq.heappop(heap)
         clock.set(at)
-        if event == _SUBMIT:
-            arrival = by_index[index]
-            load = loads[arrival.kind]
-            pool = pools[arrival.kind]
-            originator = pool[int(arrival.pick * len(pool))]
-            request = DecisionRequest(
-                id=f"SIM-{index}",
-                kind=arrival.kind,
-                originator=originator,
-                subject=f"simulated {arrival.kind}",
-                marking="UNCLASSIFIED",
-                submitted_at=at,
-                needed_by=at + timedelta(hours=load.needed_by_hours),
-                urgency=Urgency.URGENT if arrival.urgent else Urgency.ROUTINE,
-            )
-            key = (arrival.kind, originator)
-            if key not in routes:
-                routes[key] = route(structure, request)
-            machine = RequestMachine.submit(request, routes[key], clock)
-            item = _Live(machine, load, random.Random(arrival.seed))
-            live[index] = item
-            if index in keep:
-                result.samples[index] = machine
+        if event == _DEADLINE:
+            due = machine.next_deadline()
+            if due is None or due > at:
+                continue  # superseded: the holder acted or the deadline moved
+            machine.tick(at)
         else:
-            found = live.get(index)
-            if found is None:
-                continue  # a stale deadline or action of a request already decided
-            item, machine = found, found.machine
-            if event == _DEADLINE:
-                due = machine.next_deadline()
-                if due is None or due > at:
-                    continue  # superseded: the holder acted or the deadline moved
-                machine.tick(at)
+            track = next((t for t in machine.active_tracks() if t.holder == holder), None)
+            if track is None or track.received_at != received:
+                continue  # escalated away before this holder acted
+            if event == _ANSWER:
+                machine.act(Action.COMMENT, machine.decider, "clarification provided")
+                work = workload.processing_for(load, "concur").sample(item.rng) / 2
+                then = _work_until(machine, track.holder, at, work, item, workload)
+                heapq.heappush(heap, (then, seq, _ACT, holder, received))
+                seq += 1
+            elif _wants_answer(machine, track, item):
+                machine.act(Action.COMMENT, track.holder, "request for clarification")
+                work = workload.processing_for(load, "answer").sample(item.rng)
+                then = _work_until(machine, machine.decider, at, work, item, workload)
+                heapq.heappush(heap, (then, seq, _ANSWER, holder, received))
+                seq += 1
             else:
-                track = next((t for t in machine.active_tracks() if t.holder == holder), None)
-                if track is None or track.received_at != received:
-                    continue  # escalated away before this holder acted
-                if event == _ANSWER:
-                    machine.act(Action.COMMENT, machine.decider, "clarification provided")
-                    work = workload.processing_for(item.load, "concur").sample(item.rng) / 2
-                    then = _work_until(machine, track.holder, at, work, item, workload)
-                    heapq.heappush(heap, (then, seq, _ACT, index, holder, received))
-                    seq += 1
-                elif _wants_answer(machine, track, item):
-                    machine.act(Action.COMMENT, track.holder, "request for clarification")
-                    work = workload.processing_for(item.load, "answer").sample(item.rng)
-                    then = _work_until(machine, machine.decider, at, work, item, workload)
-                    heapq.heappush(heap, (then, seq, _ANSWER, index, holder, received))
-                    seq += 1
-                else:
-                    # Refused only when its deadline fell at this very instant and the
-                    # machine escalated it first; schedule() then serves the new holder.
-                    machine.act(*_decision(machine, track, item))
-        if machine.state.terminal:
-            if index in live:
-                result.decided.append(_decided(index, machine))
-                del live[index]
-        else:
-            schedule(live[index], index)
-    return result
+                # Refused only when its deadline fell at this very instant and the
+                # machine escalated it first; schedule() then serves the new holder.
+                machine.act(*_decision(machine, track, item))
+        if not machine.state.terminal:
+            schedule()
+    return _decided(arrival.index, machine), machine
 
 
 def _act_time(m: RequestMachine, track: Track, item: _Live, workload: Workload) -> datetime:
@@ -277,19 +275,9 @@ def _wants_answer(m: RequestMachine, track: Track, item: _Live) -> bool:
     key = (track.holder, track.received_at)
     left = item.questions.get(key)
     if left is None:
-        left = _poisson(item.rng, item.load.coordination_rounds)
+        left = poisson(item.rng, item.load.coordination_rounds)
     item.questions[key] = left - 1
     return left > 0
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    if mean <= 0:
-        return 0
-    limit, k, p = math.exp(-mean), 0, rng.random()
-    while p > limit:
-        k += 1
-        p *= rng.random()
-    return k
 
 
 def _role(track: Track, m: RequestMachine) -> str:

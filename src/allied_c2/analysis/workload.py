@@ -43,6 +43,17 @@ class Lognormal:
         return self.median * math.exp(self.sigma * rng.gauss(0.0, 1.0))
 
 
+def poisson(rng: random.Random, mean: float) -> int:
+    """A Poisson draw (Knuth's product of uniforms; few draws for small means)."""
+    if mean <= 0:
+        return 0
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
 @dataclass(frozen=True, slots=True)
 class Originators:
     """Who originates a kind: explicit ids, or every organisation of these nations and

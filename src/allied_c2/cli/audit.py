@@ -60,11 +60,24 @@ def show(
     action: Annotated[
         str | None, typer.Option("--action", help="Only this action, e.g. user.add")
     ] = None,
+    as_operator: Annotated[
+        bool,
+        typer.Option(
+            "--as-operator",
+            help="Required: this reads the database directly, unfiltered, as its operator",
+        ),
+    ] = False,
     data_dir: DataDirOption = None,
     database_url: DatabaseUrlOption = None,
     config_file: ConfigOption = None,
 ) -> None:
-    """The newest audit entries, oldest first."""
+    """The newest audit entries, oldest first, read from the database directly (--as-operator).
+
+    Audit entries name users, uids and markings of refused items; only people
+    cleared for everything the server holds should read them.
+    """
+    if not as_operator:
+        raise typer.BadParameter("audit show reads the database unfiltered: add --as-operator")
     config = resolve_config(data_dir, database_url, config_file)
     with opened_database(config) as engine:
         entries = audit_log(config, engine).tail(limit, action=action)

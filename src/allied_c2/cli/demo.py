@@ -27,6 +27,10 @@ def demo(
     cot_tcp: EndpointOpt = None,
     cot_tls: EndpointOpt = None,
     http: EndpointOpt = None,
+    enroll: Annotated[
+        str,
+        typer.Option(help="Certificate enrollment HTTPS listener (TAK's 8446), 'off' for none"),
+    ] = "127.0.0.1:8446",
     speed: Annotated[
         float, typer.Option("--speed", min=0.001, help="Simulated seconds per real second")
     ] = 30.0,
@@ -54,7 +58,7 @@ def demo(
     except FileNotFoundError as exc:
         raise typer.BadParameter(str(exc), param_hint="--scenario") from exc
     config = build_config(
-        data_dir, None, None, cot_tcp, cot_tls, None, http, None, chosen, log_level
+        data_dir, None, None, cot_tcp, cot_tls, None, http, None, chosen, log_level, enroll=enroll
     )
     try:
         run_demo(DemoOptions(config=config, speed=speed, seconds=seconds))

@@ -1,7 +1,9 @@
 """`allied-c2 history`: stored events read back from the database.
 
-This reads the database directly, as its operator: no release filtering applies
-(the HTTP API is the filtered path for everyone else).
+It reads the database directly. As its operator (``--as-operator``) nothing is
+filtered: that access is for people cleared for everything the server holds.
+With ``--as CALLSIGN`` it shows exactly what that principal may see, through
+the same audience decision (release and addressing) as the HTTP API.
 """
 
 from __future__ import annotations
@@ -16,8 +18,16 @@ from rich.console import Console
 from rich.table import Table
 
 from allied_c2.cli.common import ConfigOption, DatabaseUrlOption, DataDirOption, resolve_config
+from allied_c2.security.audience import Reader
+from allied_c2.server.history_views import visible_rows
 from allied_c2.store.db import opened_database
 from allied_c2.store.events import EventReader, EventRecordRow
+from allied_c2.store.principals import PrincipalStore
+
+AS_OPERATOR_HELP = (
+    "Read the database directly, unfiltered, as its operator (requires being cleared "
+    "for everything the server holds)"
+)
 
 
 class Format(StrEnum):
@@ -66,15 +76,35 @@ def history(
     until: Annotated[str | None, typer.Option("--until", help="ISO time (UTC if no zone)")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Newest N events")] = 1000,
     output: Annotated[Format, typer.Option("--format", help="table, xml or json")] = Format.table,
+    as_operator: Annotated[bool, typer.Option("--as-operator", help=AS_OPERATOR_HELP)] = False,
+    as_callsign: Annotated[
+        str | None,
+        typer.Option("--as", help="Show only what this principal may see (release and addressing)"),
+    ] = None,
     data_dir: DataDirOption = None,
     database_url: DatabaseUrlOption = None,
     config_file: ConfigOption = None,
 ) -> None:
-    """Stored events, oldest first (by event time)."""
+    """Stored events, oldest first (by event time), read from the database directly.
+
+    Say whose view: --as-operator (unfiltered) or --as CALLSIGN (that principal's).
+    """
+    if as_operator == (as_callsign is not None):
+        raise typer.BadParameter("give exactly one of --as-operator or --as CALLSIGN")
     start, end = parse_time(since), parse_time(until)
     config = resolve_config(data_dir, database_url, config_file)
     with opened_database(config) as engine:
-        rows = EventReader(engine).history(uid, start, end, limit)
+        events = EventReader(engine)
+        rows = events.history(uid, start, end, limit)
+        if as_callsign is not None:
+            from allied_c2.app import offline_hub  # the server's audience, without listeners
+
+            principal = PrincipalStore(engine).get(as_callsign)
+            if principal is None:
+                raise typer.BadParameter(f"no active principal {as_callsign!r}")
+            hub = offline_hub(config, events)
+            reader: Reader = hub.reader_for(principal)
+            rows = [row for row, _, _ in visible_rows(hub, rows, reader, config.max_event_bytes)]
     if output is Format.json:
         typer.echo(json.dumps([as_json(row) for row in rows], indent=2, ensure_ascii=False))
     elif output is Format.xml:

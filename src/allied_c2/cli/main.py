@@ -24,8 +24,10 @@ def build_app() -> typer.Typer:
     from allied_c2.cli import (
         analyze,
         audit,
+        c2sim,
         ca,
         demo,
+        federate,
         history,
         readiness,
         requests,
@@ -46,6 +48,8 @@ def build_app() -> typer.Typer:
     app.add_typer(requests.app, name="request")
     app.add_typer(readiness.app, name="readiness")
     app.add_typer(analyze.app, name="analyze")
+    app.add_typer(federate.app, name="federate")  # docs/federation.md
+    app.add_typer(c2sim.app, name="c2sim")
     return app
 
 

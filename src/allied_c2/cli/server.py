@@ -39,6 +39,10 @@ def build_config(
     scenario: Path | None,
     log_level: str | None,
     security_policy: Path | None = None,
+    metrics: str | None = None,
+    federation: str | None = None,
+    federation_nation: str | None = None,
+    enroll: str | None = None,
 ) -> Config:
     config = resolve_config(
         data_dir,
@@ -55,13 +59,21 @@ def build_config(
         ("cot_udp", cot_udp),
         ("http", http),
         ("https", https),
+        ("metrics", metrics),
+        ("federation", federation),
+        ("enroll", enroll),
     ):
         parsed = _endpoint(value)
         if parsed is not False:
             overrides[name] = parsed  # type: ignore[assignment]
     from dataclasses import replace
 
-    return replace(config, **overrides)  # type: ignore[arg-type]
+    if federation_nation is not None:
+        overrides["federation_nation"] = federation_nation.strip().upper()  # type: ignore[assignment]
+    try:
+        return replace(config, **overrides)  # type: ignore[arg-type]
+    except ConfigError as exc:  # e.g. a metrics listener off loopback
+        raise typer.BadParameter(str(exc)) from exc
 
 
 def run_server(config: Config) -> None:
@@ -75,7 +87,11 @@ def run_server(config: Config) -> None:
 async def _serve(config: Config) -> None:
     from allied_c2.app import build_runtime, run_runtime
 
-    runtime = build_runtime(config)
+    try:
+        runtime = build_runtime(config)
+    except ConfigError as exc:  # e.g. a privileged [anonymous] profile: refuse to start
+        typer.echo(f"error: configuration: {exc}", err=True)
+        raise typer.Exit(2) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -93,6 +109,13 @@ def register(app: typer.Typer) -> None:
         cot_udp: EndpointOpt = None,
         http: EndpointOpt = None,
         https: EndpointOpt = None,
+        metrics: Annotated[
+            str | None,
+            typer.Option(
+                help="Prometheus /metrics without credentials on HOST:PORT (loopback only). "
+                "Default off; admins can scrape /metrics on --http/--https anyway"
+            ),
+        ] = None,
         config: ConfigOption = None,
         database_url: DatabaseUrlOption = None,
         scenario: Annotated[Path | None, typer.Option(help="Alliance scenario YAML")] = None,
@@ -100,6 +123,27 @@ def register(app: typer.Typer) -> None:
         security_policy: Annotated[
             Path | None,
             typer.Option(help="TOML: level equivalence, tetragraphs, default marking", exists=True),
+        ] = None,
+        federation: Annotated[
+            str | None,
+            typer.Option(
+                help="Listen for federated servers (TAK federation v2, gRPC over mutual TLS; "
+                "TAK's port is 9001) on HOST:PORT. Default off"
+            ),
+        ] = None,
+        federation_nation: Annotated[
+            str | None,
+            typer.Option(
+                help="This server's nation as its federates register it (lets NOFORN and "
+                "no-REL-TO items of that nation cross; docs/federation.md)"
+            ),
+        ] = None,
+        enroll: Annotated[
+            str | None,
+            typer.Option(
+                help="Certificate enrollment for TAK clients (HTTPS, Basic auth with a password "
+                "or a `user invite` token; TAK's port is 8446) on HOST:PORT. Default off"
+            ),
         ] = None,
     ) -> None:
         """Run the server: CoT over TCP/TLS (and UDP), the HTTP API and the web COP."""
@@ -115,6 +159,10 @@ def register(app: typer.Typer) -> None:
             scenario,
             log_level,
             security_policy,
+            metrics,
+            federation,
+            federation_nation,
+            enroll,
         )
         run_server(cfg)
 

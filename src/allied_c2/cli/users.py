@@ -1,20 +1,28 @@
-"""`allied-c2 user` and `allied-c2 token` commands."""
+"""`allied-c2 user` commands (`allied-c2 token`: cli/tokens.py).
+
+Every change is recorded in the audit log or undone (cli/audited.py).
+"""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
-from allied_c2.cli.audit import audit_log, cli_actor
-from allied_c2.cli.ca import create_ca
+from allied_c2.cli.audited import fail as _fail
+from allied_c2.cli.audited import record_change
+from allied_c2.cli.ca import create_ca, load_authority
 from allied_c2.cli.common import ConfigOption, DatabaseUrlOption, DataDirOption, resolve_config
+from allied_c2.cli.connection import register as register_package
+from allied_c2.cli.enroll import read_password, set_password
+from allied_c2.cli.enroll import register as register_enrollment
+from allied_c2.cli.groups import GroupOption, apply_groups, groups_text, parse_groups
+from allied_c2.cli.tokens import token_app
 from allied_c2.config import Config
 from allied_c2.pki.authority import CALLSIGN, CertificateAuthority, PkiError, PkiPaths
 from allied_c2.pki.bundle import DEFAULT_P12_PASSWORD, ClientBundle, write_client_bundle
@@ -24,8 +32,11 @@ from allied_c2.security.principals import ROLES, Principal
 from allied_c2.store.db import opened_database
 from allied_c2.store.principals import NATION, PrincipalError, PrincipalStore
 
+__all__ = ["issue_bundle", "token_app", "user_app"]
+
 user_app = typer.Typer(help="Principals and their client certificates.", no_args_is_help=True)
-token_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
+register_enrollment(user_app)  # user invite, user passwd (cli/enroll.py)
+register_package(user_app)  # user package (cli/connection.py)
 
 NationOption = Annotated[str, typer.Option("--nation", help="ISO 3166 alpha-3, e.g. JPN")]
 ClearanceOption = Annotated[str, typer.Option("--clearance", help="e.g. SECRET")]
@@ -44,11 +55,6 @@ PasswordOption = Annotated[
 ]
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
 def _check_nation(nation: str) -> str:
     if not NATION.match(nation):
         _fail(f"nation {nation!r} is not an ISO 3166 alpha-3 code (3 capital letters, e.g. JPN)")
@@ -64,23 +70,30 @@ def _check_roles(roles: list[str] | None) -> frozenset[str]:
 
 
 def issue_bundle(
-    config: Config, engine: Engine, callsign: str, out: Path | None, password: str
+    config: Config,
+    engine: Engine,
+    callsign: str,
+    out: Path | None,
+    password: str,
+    authority: CertificateAuthority | None = None,
 ) -> ClientBundle:
-    """Issue a client certificate, bind it to the principal, write the client's files."""
-    paths = PkiPaths.under(config.data_dir)
-    authority = CertificateAuthority.load(paths)
+    """Issue a client certificate, bind it to the principal, write the client's files.
+
+    The files are written only once the issue is recorded: a certificate whose
+    audit entry failed is revoked and never handed out.
+    """
+    authority = authority or load_authority(config)  # may ask for the CA key's passphrase
     issued = authority.issue_client(callsign)
-    bundle = write_client_bundle(
-        issued, authority.certificate, out or config.data_dir / "certs", callsign, password
-    )
-    PrincipalStore(engine).record_certificate(
+    store = PrincipalStore(engine)
+    store.record_certificate(
         callsign,
         issued.fingerprint,
         issued.certificate.serial_number,
         issued.certificate.not_valid_after_utc,
     )
-    audit_log(config, engine).append(
-        cli_actor(),
+    record_change(
+        config,
+        engine,
         "certificate.issue",
         callsign,
         {
@@ -88,8 +101,11 @@ def issue_bundle(
             "serial": format(issued.certificate.serial_number, "x"),
             "not_after": issued.certificate.not_valid_after_utc.isoformat(),
         },
+        undo=lambda: store.revoke_certificate(issued.fingerprint),
     )
-    return bundle
+    return write_client_bundle(
+        issued, authority.certificate, out or config.data_dir / "certs", callsign, password
+    )
 
 
 def _report_bundle(bundle: ClientBundle, password: str) -> None:
@@ -127,12 +143,21 @@ def add(
     org: OrgOption = None,
     out: OutOption = None,
     p12_password: PasswordOption = DEFAULT_P12_PASSWORD,
+    group: GroupOption = None,
+    password: Annotated[
+        bool,
+        typer.Option(
+            "--password", help="Also set an enrollment password (ALLIED_C2_PASSWORD or asked)"
+        ),
+    ] = False,
     data_dir: DataDirOption = None,
     database_url: DatabaseUrlOption = None,
     config_file: ConfigOption = None,
 ) -> None:
     """Store a principal and issue its client certificate (creates the CA if needed)."""
     config = resolve_config(data_dir, database_url, config_file)
+    memberships = parse_groups(group)
+    secret = read_password() if password else None
     if not CALLSIGN.match(callsign):
         _fail(f"callsign {callsign!r}: use 1-64 letters, digits, '-', '_' or '.'")
     principal = Principal(
@@ -147,19 +172,35 @@ def add(
     if not PkiPaths.under(config.data_dir).ca_exists():
         paths = create_ca(config, [])
         typer.echo(f"no CA in {paths.directory}: created one (allied-c2 ca init)")
+    try:
+        authority = load_authority(config)  # before anything is stored: a wrong passphrase
+    except PkiError as exc:  # must not leave a principal without a certificate
+        _fail(str(exc))
     with opened_database(config) as engine:
         try:
+            store = PrincipalStore(engine)
             try:
-                PrincipalStore(engine).add(principal)
+                store.add(principal)
             except PrincipalError as exc:
                 _fail(f"{exc} (change it with `allied-c2 user update`)")
-            audit_log(config, engine).append(
-                cli_actor(), "user.add", callsign, principal_attributes(principal)
+            record_change(
+                config,
+                engine,
+                "user.add",
+                callsign,
+                principal_attributes(principal),
+                undo=lambda: store.revoke(callsign),
             )
-            bundle = issue_bundle(config, engine, callsign, out, p12_password)
+            if memberships:
+                apply_groups(config, engine, callsign, memberships)
+            if secret is not None:
+                set_password(config, engine, callsign, secret)
+            bundle = issue_bundle(config, engine, callsign, out, p12_password, authority)
         except PkiError as exc:
             _fail(str(exc))
     typer.echo(f"added {callsign} ({principal.nation}, {principal.clearance})")
+    if memberships:
+        typer.echo(f"groups:      {groups_text(memberships)}")
     _report_bundle(bundle, p12_password)
 
 
@@ -172,12 +213,20 @@ def update(
     no_coi: Annotated[bool, typer.Option("--no-coi", help="Remove all COIs")] = False,
     role: RoleOption = None,
     org: OrgOption = None,
+    group: GroupOption = None,
+    no_group: Annotated[
+        bool, typer.Option("--no-group", help="Remove all groups (back to __ANON__)")
+    ] = False,
     data_dir: DataDirOption = None,
     database_url: DatabaseUrlOption = None,
     config_file: ConfigOption = None,
 ) -> None:
-    """Change a principal's attributes; live connections pick them up, no reissue needed."""
+    """Change a principal's attributes; live connections pick them up, no reissue needed.
+
+    ``--group`` replaces the principal's groups; its connected clients are sent
+    ``t-x-g-c`` and fetch their channels again."""
     config = resolve_config(data_dir, database_url, config_file)
+    memberships = [] if no_group else parse_groups(group)
     with opened_database(config) as engine:
         store = PrincipalStore(engine)
         current = store.get(callsign)
@@ -195,13 +244,19 @@ def update(
             store.update(changed)
         except PrincipalError as exc:
             _fail(str(exc))
-        audit_log(config, engine).append(
-            cli_actor(),
+        record_change(
+            config,
+            engine,
             "user.update",
             callsign,
             {"before": principal_attributes(current), "after": principal_attributes(changed)},
+            undo=lambda: store.update(current),
         )
+        if memberships is not None:
+            apply_groups(config, engine, callsign, memberships)
     typer.echo(f"updated {callsign}: {json.dumps(principal_attributes(changed))}")
+    if memberships is not None:
+        typer.echo(f"groups: {groups_text(memberships)}")
 
 
 @user_app.command("cert")
@@ -239,9 +294,7 @@ def revoke(
         certificates = [c.fingerprint for c in store.certificates(callsign) if not c.revoked]
         if not store.revoke(callsign):
             _fail(f"no active principal {callsign!r}")
-        audit_log(config, engine).append(
-            cli_actor(), "user.revoke", callsign, {"certificates": certificates}
-        )
+        record_change(config, engine, "user.revoke", callsign, {"certificates": certificates})
     typer.echo(f"revoked {callsign} ({len(certificates)} certificate(s) and all tokens)")
 
 
@@ -271,81 +324,3 @@ def list_users(
             str(record.active_certificates),
         )
     Console().print(table)
-
-
-@token_app.command("create")
-def token_create(
-    callsign: Annotated[str, typer.Argument(help="Callsign the token stands for")],
-    expires_days: Annotated[
-        int | None, typer.Option("--expires-days", min=1, help="Default: never expires")
-    ] = None,
-    data_dir: DataDirOption = None,
-    database_url: DatabaseUrlOption = None,
-    config_file: ConfigOption = None,
-) -> None:
-    """Print a new bearer token (shown once; only its SHA-256 is stored)."""
-    config = resolve_config(data_dir, database_url, config_file)
-    expires = None if expires_days is None else datetime.now(UTC) + timedelta(days=expires_days)
-    with opened_database(config) as engine:
-        try:
-            issued = PrincipalStore(engine).issue_token(callsign, expires)
-        except PrincipalError as exc:
-            _fail(str(exc))
-        audit_log(config, engine).append(
-            cli_actor(),
-            "token.create",
-            callsign,
-            {"token_id": issued.id, "expires": expires.isoformat() if expires else None},
-        )
-    typer.echo(issued.token)
-    typer.echo(
-        f"token {issued.id} for {callsign}, "
-        f"{'expires ' + expires.isoformat(timespec='seconds') if expires else 'no expiry'}; "
-        "use it as 'Authorization: Bearer <token>'. It is not shown again.",
-        err=True,
-    )
-
-
-@token_app.command("list")
-def token_list(
-    callsign: Annotated[str | None, typer.Argument(help="Only this callsign's tokens")] = None,
-    data_dir: DataDirOption = None,
-    database_url: DatabaseUrlOption = None,
-    config_file: ConfigOption = None,
-) -> None:
-    """Tokens (ids and status; the tokens themselves are not stored)."""
-    config = resolve_config(data_dir, database_url, config_file)
-    with opened_database(config) as engine:
-        tokens = PrincipalStore(engine).tokens(callsign)
-    table = Table(title=f"tokens ({len(tokens)})")
-    for column in ("id", "callsign", "created", "expires", "status"):
-        table.add_column(column)
-    now = datetime.now(UTC)
-    for token in tokens:
-        expired = token.expires_at is not None and token.expires_at <= now
-        table.add_row(
-            str(token.id),
-            token.callsign,
-            token.created_at.isoformat(timespec="seconds"),
-            token.expires_at.isoformat(timespec="seconds") if token.expires_at else "never",
-            "revoked" if token.revoked else "expired" if expired else "active",
-        )
-    Console().print(table)
-
-
-@token_app.command("revoke")
-def token_revoke(
-    token_id: Annotated[int, typer.Argument(help="Token id (see `allied-c2 token list`)")],
-    data_dir: DataDirOption = None,
-    database_url: DatabaseUrlOption = None,
-    config_file: ConfigOption = None,
-) -> None:
-    """Revoke one bearer token."""
-    config = resolve_config(data_dir, database_url, config_file)
-    with opened_database(config) as engine:
-        store = PrincipalStore(engine)
-        owner = next((t.callsign for t in store.tokens() if t.id == token_id), None)
-        if owner is None or not store.revoke_token(token_id):
-            _fail(f"no active token {token_id}")
-        audit_log(config, engine).append(cli_actor(), "token.revoke", owner, {"token_id": token_id})
-    typer.echo(f"revoked token {token_id} of {owner}")

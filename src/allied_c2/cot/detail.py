@@ -100,7 +100,9 @@ def read_detail(detail: Element | None) -> DetailInfo:
         elif tag == "dest":
             dests = dests or []
             dests.append(child)
-        elif tag == "__chat":
+        elif tag == "__chat" or tag == "__chatreceipt":
+            # A receipt (b-t-f-d, b-t-f-r) names the same room and members as its
+            # message, so it is addressed like the message it answers.
             info.chat = _chat(child)
         elif tag == "link":
             uid = child.get("uid")

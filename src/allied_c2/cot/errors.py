@@ -16,7 +16,7 @@ REASONS: dict[str, str] = {
     "missing_uid": "no uid attribute",
     "bad_uid": "uid too long or containing control characters",
     "bad_type": "type is not a CoT type",
-    "bad_time": "time, start or stale missing, not ISO 8601, or stale before start",
+    "bad_time": "time, start or stale missing, not ISO 8601, or out of range",
     "missing_point": "no <point> element",
     "bad_coordinates": "latitude, longitude or another point value out of range",
     "malformed_proto": "not a valid TAK protocol v1 message",

@@ -33,6 +33,7 @@ _MAGIC = 0xBF
 _WHITESPACE = b" \t\r\n"
 _EVENT_OPEN = b"<event"
 _EVENT_CLOSE = b"</event>"
+_DECLARATION = b"<?xml"
 _MAX_VARINT = 10
 
 
@@ -123,8 +124,17 @@ class StreamFramer:
             self._off = off
             if off == n:
                 return None
-            if buf.startswith(b"<?", off):
+            if n - off < len(_DECLARATION) and _DECLARATION.startswith(buf[off:n]):
+                return None  # a possible "<?xml" cut by the read
+            if buf.startswith(_DECLARATION, off):
+                # Only "<?xml" starts a declaration; any other "<?" is garbage, as when
+                # skipping garbage, so a cut stream is read as the whole one would be.
                 end = buf.find(b"?>", off + 2)
+                if end >= 0 and end + 2 - off > self.max_event_bytes:
+                    # The same verdict however the stream was cut: a declaration this
+                    # long is refused when it arrives in one read as when it arrives
+                    # in pieces (found by fuzzing, fuzz/targets.py).
+                    return self._fatal("too_large", "XML declaration over the size limit")
                 if end < 0:
                     if n - off > self.max_event_bytes:
                         return self._fatal("too_large", "unterminated XML declaration")
@@ -165,10 +175,14 @@ class StreamFramer:
         if candidates:
             stop = min(candidates)
         else:
-            # Keep a tail that could be the start of "<event" cut by the read.
+            # Keep a tail that could be the start of "<event" or "<?xml" cut by the read,
+            # and nothing else: a kept "<?s" would be read as a declaration next time,
+            # where the whole stream would have been skipped (found by fuzzing).
             stop = max(off + 1, n - len(_EVENT_OPEN) + 1)
             tail = buf.rfind(b"<", stop, n)
-            stop = tail if tail >= 0 else n
+            rest = bytes(buf[tail:n]) if tail >= 0 else b""
+            keep = tail >= 0 and (_EVENT_OPEN.startswith(rest) or b"<?xml".startswith(rest))
+            stop = tail if keep else n
         self._off = self._scan = stop
         return FramingError("garbage", False, f"skipped {stop - off} bytes that are not an event")
 

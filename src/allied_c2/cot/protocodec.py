@@ -2,17 +2,21 @@
 
 The rule from the TAK protocol: an element of ``<detail>`` travels either in
 its typed message (contact, __group, precisionlocation, status, takv, track)
-or verbatim in ``xmlDetail``, never split. An element goes typed only when the
-typed message holds all of it (known attributes with non-empty values, no
-children, no text); anything richer stays in ``xmlDetail`` so that nothing is
-lost on the way through. Marking travels in ``access``, ``caveat`` (16) and
-``releasableTo`` (17).
+or verbatim in ``xmlDetail``, never split. An element goes typed whenever the
+typed message gives back exactly that element: known attributes with non-empty
+values written as the decoder writes them (``course="0"`` would come back as
+``0.0``), no children, no text. Anything richer stays in ``xmlDetail`` so that
+nothing is lost on the way through; text between elements travels there too.
+The decoder builds exactly what a message carries, typed elements first (as
+ATAK writes them). Marking travels in ``access``, ``caveat`` (16) and
+``releasableTo`` (17). docs/cot-conformance.md has the whole contract.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -21,7 +25,7 @@ from allied_c2.cot.errors import CotError
 from allied_c2.cot.event import CotEvent
 from allied_c2.cot.proto.takmessage_pb2 import TakMessage
 from allied_c2.cot.times import from_millis, to_millis
-from allied_c2.cot.validation import check_point, check_times, check_type, check_uid
+from allied_c2.cot.validation import check_point, check_type, check_uid
 from allied_c2.cot.xmltree import (
     Element,
     XMLSyntaxError,
@@ -98,10 +102,13 @@ def _status(element: Element, detail: Any) -> bool:
 def _track(element: Element, detail: Any) -> bool:
     attrib = _plain(element, frozenset({"speed", "course"}))
     if attrib is None or len(attrib) != 2:
-        return False
+        return False  # Track always has both: a lone course would gain a speed
     try:
         speed, course = float(attrib["speed"]), float(attrib["course"])
     except ValueError:
+        return False
+    # The decoder writes repr(); "0", "1.50" or Java's "1.0E-4" would not come back.
+    if repr(speed) != attrib["speed"] or repr(course) != attrib["course"]:
         return False
     detail.track.speed = speed
     detail.track.course = course
@@ -146,20 +153,37 @@ def event_to_message(event: CotEvent) -> Any:
     if event.detail is not None:
         detail = cot.detail
         detail.SetInParent()  # an empty <detail/> stays present
-        used: set[str] = set()
+        # Readers take the first element of each tag (cot/detail.py), so only the first
+        # may become a typed field: the decoder puts typed fields first, and a later
+        # duplicate lifted over a first that stays XML would change what a protobuf
+        # client reads (found by fuzzing, fuzz/targets.py).
+        seen: set[str] = set()
         rest: list[str] = []
+        text = event.detail.text
+        if text and not text.isspace():
+            rest.append(_text(text))  # mixed content is rare, but it is content
         for child in event.detail:
             tag = child.tag
             if not isinstance(tag, str):
                 continue  # comments and processing instructions are not relayed
+            tail = child.tail
+            tail = tail if tail and not tail.isspace() else None
             typed = _TYPED.get(tag)
-            if typed is not None and tag not in used and typed(child, detail):
-                used.add(tag)
-            else:
-                rest.append(to_text(child))
+            first = tag not in seen
+            seen.add(tag)
+            if typed is not None and tail is None and first and typed(child, detail):
+                continue
+            rest.append(to_text(child))
+            if tail is not None:
+                rest.append(_text(tail))
         if rest:
             detail.xmlDetail = "".join(rest)
     return message
+
+
+def _text(text: str) -> str:
+    """``text`` as XML character data; a carriage return survives only as a reference."""
+    return escape(text, quote=False).replace("\r", "&#13;")
 
 
 def event_to_proto(event: CotEvent) -> bytes:
@@ -238,7 +262,6 @@ def parse_proto(payload: bytes) -> CotEvent | None:
     time = from_millis(cot.sendTime, "time")
     start = from_millis(cot.startTime, "start")
     stale = from_millis(cot.staleTime, "stale")
-    check_times(time, start, stale)
     lat, lon, hae, ce, le = check_point(cot.lat, cot.lon, cot.hae, cot.ce, cot.le)
     detail = _build_detail(cot.detail) if cot.HasField("detail") else None
     event = CotEvent.create(

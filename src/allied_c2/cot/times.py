@@ -28,10 +28,17 @@ def parse_time(text: str | None, name: str = "time") -> datetime:
             "bad_time", f"{name} is not an ISO 8601 date and time: {text[:40]!r}"
         ) from None
     if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    if value.utcoffset() == timedelta(0):
-        return value if value.tzinfo is UTC else value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+        value = value.replace(tzinfo=UTC)
+    elif value.utcoffset() == timedelta(0):
+        value = value if value.tzinfo is UTC else value.replace(tzinfo=UTC)
+    else:
+        value = value.astimezone(UTC)
+    if value < EPOCH:
+        # TAK protocol v1 carries unsigned milliseconds since 1970: an earlier time
+        # would reach XML clients as sent and protobuf clients as 1970 (found by
+        # fuzzing, fuzz/targets.py). No CoT client means such a time.
+        raise CotError("bad_time", f"{name} is before 1970: {text[:40]!r}")
+    return value
 
 
 def format_time(value: datetime) -> str:

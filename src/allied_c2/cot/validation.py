@@ -1,15 +1,16 @@
 """The checks every event passes before the server accepts it.
 
-They apply the same to XML and protobuf input. Clock skew is deliberately not
-checked: clients with wrong clocks are common in the field and their
-positions are still wanted; staleness handles old data.
+They apply the same to XML and protobuf input, and they follow what real TAK
+software sends (docs/cot-conformance.md lists the accepted grammar beside the
+refusals). Clock skew is deliberately not checked, and neither is a stale time
+before the start: clients with wrong clocks are common in the field, TAK
+Server relays such events, and staleness handles old data.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
 
 from allied_c2.cot.errors import CotError
 
@@ -17,9 +18,12 @@ MAX_UID_LENGTH = 256
 MAX_TYPE_LENGTH = 128
 UNKNOWN_VALUE = 9999999.0  # CoT's "not known" for hae, ce and le
 
-# "a-f-G-U-C", "b-t-f", "t-x-c-t", "u-d-f", "b-m-p-s-p-i", "a-.-G": lowercase
-# root atom, then dash-separated fields of letters, digits, '_' or '.'.
-_TYPE = re.compile(r"[a-z](?:-[A-Za-z0-9_.]+)*")
+# A type is a token, not an entry in a list: MIL-STD-2525 style "a-f-G-U-C",
+# "b-m-p-w-GOTO", "a-.-G" and ATAK's own "overhead_marker" are all in use, and
+# new ones appear with every plugin. Dash-separated, non-empty fields of ASCII
+# letters, digits, '_' or '.': nothing that could break out of an attribute,
+# a log line or a metric label.
+_TYPE = re.compile(r"[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -40,7 +44,9 @@ def check_type(cot_type: str | None) -> str:
         return cot_type
     if not cot_type:
         raise CotError("bad_type", "type is missing")
-    if len(cot_type) > MAX_TYPE_LENGTH or _TYPE.fullmatch(cot_type) is None:
+    if len(cot_type) > MAX_TYPE_LENGTH:
+        raise CotError("bad_type", f"type longer than {MAX_TYPE_LENGTH} characters")
+    if _TYPE.fullmatch(cot_type) is None:
         raise CotError("bad_type", f"not a CoT type: {cot_type[:40]!r}")
     if len(_KNOWN_TYPES) < _KNOWN_TYPES_MAX:
         _KNOWN_TYPES.add(cot_type)
@@ -53,23 +59,23 @@ _KNOWN_TYPES: set[str] = set()
 _KNOWN_TYPES_MAX = 4096
 
 
-def check_times(time: datetime, start: datetime, stale: datetime) -> None:
-    if stale < start:
-        raise CotError("bad_time", "stale is before start")
-
-
-def _number(text: str | float | None, name: str, default: float | None) -> float:
-    if text is None:
-        if default is None:
+def _number(text: str | float | None, name: str, unknown: float | None) -> float:
+    """``text`` as a finite float; with ``unknown``, absent, empty or NaN gives ``unknown``."""
+    if text is None or (text == "" and unknown is not None):
+        if unknown is None:
             raise CotError("bad_coordinates", f"{name} is missing")
-        return default
+        return unknown
     try:
         value = float(text)
     except ValueError:
         raise CotError("bad_coordinates", f"{name} is not a number: {str(text)[:40]!r}") from None
-    if not math.isfinite(value):
-        raise CotError("bad_coordinates", f"{name} is not finite")
-    return value
+    if math.isfinite(value):
+        return value
+    if unknown is not None and math.isnan(value):
+        # ATAK writes ce="nan" le="nan" when it has no fix quality (Java's
+        # Double.NaN); it means what 9999999 means. An infinity is an error.
+        return unknown
+    raise CotError("bad_coordinates", f"{name} is not finite")
 
 
 def check_point(
@@ -79,7 +85,10 @@ def check_point(
     ce: str | float | None = None,
     le: str | float | None = None,
 ) -> tuple[float, float, float, float, float]:
-    """Validate and convert a point; missing ``hae/ce/le`` mean unknown (9999999)."""
+    """Validate and convert a point; missing, empty or NaN ``hae/ce/le`` mean unknown (9999999).
+
+    A position is never guessed: ``lat`` and ``lon`` must be finite numbers in range.
+    """
     lat_v = _number(lat, "lat", None)
     lon_v = _number(lon, "lon", None)
     if not -90.0 <= lat_v <= 90.0:

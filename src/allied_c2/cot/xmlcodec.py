@@ -4,22 +4,30 @@ Parsing is hardened: a document with a DOCTYPE or ENTITY declaration is
 refused before lxml sees it (and again after, should an encoding have hidden
 it), entities are never expanded, nothing is fetched, and libxml2's depth and
 size limits stay on. Only UTF-8 (and its ASCII subset) is accepted: it is what
-every TAK client sends, and the original bytes are relayed as they came.
+every TAK client sends, and the original bytes are relayed as they came. A
+declaration that names another encoding for bytes that are plainly not in it
+(a 2015 Windows client wrote ``encoding="utf-16"`` on ASCII) is ignored rather
+than trusted; see docs/cot-conformance.md.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 
 from allied_c2.cot.errors import CotError
 from allied_c2.cot.event import CotEvent
 from allied_c2.cot.times import format_time, parse_time
-from allied_c2.cot.validation import check_point, check_times, check_type, check_uid
+from allied_c2.cot.validation import check_point, check_type, check_uid
 from allied_c2.cot.xmltree import Element, XMLSyntaxError, has_dtd, parse, to_text
 
 DEFAULT_MAX_BYTES = 1 << 20
 _UTF8_NAMES = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 _WHITESPACE = b" \t\r\n"
+# The encoding an XML declaration names, read from the raw bytes (so only when the
+# declaration itself is written in single bytes, as ASCII-compatible text is).
+_DECLARED = re.compile(rb"\s*<\?xml\s[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+_WIDE = ("utf-16", "utf16", "utf-32", "utf32", "ucs-2", "ucs2", "ucs-4", "ucs4", "unicode")
 
 
 def _event_start(data: bytes) -> int:
@@ -38,11 +46,37 @@ def _event_start(data: bytes) -> int:
     return pos if data.startswith(b"<event", pos) else -1
 
 
+def _misdeclared(data: bytes) -> int:
+    """Where ``<event`` starts if the declaration names an encoding the bytes are not in.
+
+    -1 when the declaration can be trusted (none, or UTF-8 or ASCII). A document
+    whose declaration names UTF-16 or UTF-32 in single bytes cannot be in that
+    encoding (its first bytes would be ``3C 00`` or ``00 3C``); one naming any other encoding reads
+    the same in it as in UTF-8 when it is pure ASCII. Either way the declaration
+    is dropped and the rest is read as UTF-8. Otherwise it is refused.
+    """
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    match = _DECLARED.match(data, start)
+    if match is None:
+        return -1
+    declared = match.group(1).decode("ascii").lower()
+    if declared in _UTF8_NAMES:
+        return -1
+    begin = _event_start(data)
+    if begin >= 0 and (declared.startswith(_WIDE) or data.isascii()):
+        return begin
+    raise CotError("bad_encoding", f"encoding {declared!r} is not UTF-8")
+
+
 def _parse_root(data: bytes) -> Element:
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise CotError("dtd_forbidden")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise CotError("bad_encoding", "UTF-16 is not accepted")
+    if not data.startswith(b"<event"):
+        begin = _misdeclared(data)
+        if begin >= 0:
+            data = data[begin:]  # from <event on, which libxml2 reads as UTF-8
     try:
         root = parse(data)
     except XMLSyntaxError as exc:
@@ -79,7 +113,6 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> CotEvent:
     # Clients usually send start == time; datetimes are immutable, so share it.
     start = time if start_text == time_text else parse_time(start_text, "start")
     stale = parse_time(get("stale"), "stale")
-    check_times(time, start, stale)
     point: Element | None = None
     detail: Element | None = None
     for child in root:

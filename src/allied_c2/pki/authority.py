@@ -31,6 +31,12 @@ CLOCK_SKEW = timedelta(minutes=5)
 ORGANISATION = "allied-c2"
 # Used as certificate CN and as file name: keep it to what every client and file system takes.
 CALLSIGN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Where the CA key's passphrase comes from when the key is encrypted (`ca init
+# --encrypt-key`); without it the CLI prompts on a terminal. The server itself never
+# needs the CA key: the TLS listeners use the server key, which stays unencrypted
+# so the server can start unattended.
+CA_PASSPHRASE_ENV = "ALLIED_C2_CA_PASSPHRASE"
+_ENCRYPTED_PEM = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 
 
 class PkiError(RuntimeError):
@@ -59,6 +65,10 @@ class PkiPaths:
     def ca_exists(self) -> bool:
         return self.ca_cert.exists() and self.ca_key.exists()
 
+    def ca_key_encrypted(self) -> bool:
+        """Whether the CA key needs a passphrase (PKCS#8 ``ENCRYPTED PRIVATE KEY``)."""
+        return self.ca_key.exists() and _ENCRYPTED_PEM in self.ca_key.read_bytes()
+
 
 @dataclass(frozen=True, slots=True)
 class Issued:
@@ -74,11 +84,16 @@ def new_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
 
 
-def key_pem(key: rsa.RSAPrivateKey) -> bytes:
+def key_pem(key: rsa.RSAPrivateKey, passphrase: bytes | None = None) -> bytes:
+    """PKCS#8 PEM; with a passphrase encrypted by the library's best available scheme
+    (cryptography: AES-256-CBC, PBKDF2-HMAC-SHA256)."""
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption()
+    )
     return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
 
 
@@ -88,7 +103,7 @@ def cert_pem(certificate: x509.Certificate) -> bytes:
 
 def write_private(path: Path, data: bytes) -> None:
     """Write a secret readable by the owner only, from its very first byte."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
@@ -96,7 +111,8 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def write_public(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Public files share directories with keys (pki/, certs/): those stay owner-only.
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.write_bytes(data)
 
 
@@ -168,21 +184,35 @@ class CertificateAuthority:
         return cls(certificate, key)
 
     @classmethod
-    def load(cls, paths: PkiPaths) -> CertificateAuthority:
-        if not paths.ca_exists():
-            raise PkiError(f"no CA in {paths.directory}: run `allied-c2 ca init` first")
-        certificate = x509.load_pem_x509_certificate(paths.ca_cert.read_bytes())
-        key = serialization.load_pem_private_key(paths.ca_key.read_bytes(), password=None)
+    def load(cls, paths: PkiPaths, passphrase: bytes | None = None) -> CertificateAuthority:
+        """The CA with its key; ``passphrase`` is needed when the key is encrypted."""
+        certificate = load_ca_certificate(paths)
+        encrypted = paths.ca_key_encrypted()
+        if encrypted and not passphrase:
+            raise PkiError(
+                f"{paths.ca_key} is encrypted: set {CA_PASSPHRASE_ENV} or run the "
+                "command on a terminal to be asked for the passphrase"
+            )
+        try:
+            key = serialization.load_pem_private_key(
+                paths.ca_key.read_bytes(), password=passphrase if encrypted else None
+            )
+        except ValueError as exc:  # cryptography: wrong passphrase or damaged key
+            raise PkiError(f"cannot read {paths.ca_key}: wrong passphrase? ({exc})") from None
         if not isinstance(key, rsa.RSAPrivateKey):
             raise PkiError(f"{paths.ca_key} is not an RSA key")
         return cls(certificate, key)
 
     @property
     def fingerprint(self) -> str:
-        return self.certificate.fingerprint(hashes.SHA256()).hex()
+        return self.fingerprint_of(self.certificate)
+
+    @staticmethod
+    def fingerprint_of(certificate: x509.Certificate) -> str:
+        return certificate.fingerprint(hashes.SHA256()).hex()
 
     def _leaf(
-        self, subject: x509.Name, days: int, usage: x509.ObjectIdentifier
+        self, subject: x509.Name, days: int, *usages: x509.ObjectIdentifier
     ) -> tuple[x509.CertificateBuilder, rsa.RSAPrivateKey]:
         key = new_key()
         now = datetime.now(UTC)
@@ -210,7 +240,7 @@ class CertificateAuthority:
                 ),
                 critical=True,
             )
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
             .add_extension(
                 x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
             )
@@ -252,19 +282,54 @@ class CertificateAuthority:
         builder, key = self._leaf(subject, days, ExtendedKeyUsageOID.CLIENT_AUTH)
         return Issued(builder.sign(self.key, hashes.SHA256()), key)
 
+    def issue_federation(self, hostnames: Iterable[str], days: int = SERVER_DAYS) -> Issued:
+        """This server's certificate towards federates: one certificate both listens
+        (serverAuth) and dials (clientAuth), as TAK Server uses one keystore for both
+        (federation-v2.md §3); it lives as long as a server certificate."""
+        names = list(hostnames)
+        if not names:
+            raise PkiError("a federation certificate needs at least one host name")
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANISATION),
+                x509.NameAttribute(NameOID.COMMON_NAME, names[0]),
+            ]
+        )
+        builder, key = self._leaf(
+            subject, days, ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH
+        )
+        certificate = builder.add_extension(_san(names), critical=False).sign(
+            self.key, hashes.SHA256()
+        )
+        return Issued(certificate, key)
 
-def init_ca(data_dir: Path, hostnames: Iterable[str] = (), *, force: bool = False) -> PkiPaths:
+
+def load_ca_certificate(paths: PkiPaths) -> x509.Certificate:
+    """The CA certificate alone (its fingerprint, the chain for bundles): no passphrase."""
+    if not paths.ca_exists():
+        raise PkiError(f"no CA in {paths.directory}: run `allied-c2 ca init` first")
+    return x509.load_pem_x509_certificate(paths.ca_cert.read_bytes())
+
+
+def init_ca(
+    data_dir: Path,
+    hostnames: Iterable[str] = (),
+    *,
+    force: bool = False,
+    passphrase: bytes | None = None,
+) -> PkiPaths:
     """Create the CA and the server certificate under ``data_dir/pki``.
 
     Refuses to replace an existing CA unless ``force``: every client certificate
-    issued so far would stop working.
+    issued so far would stop working. With ``passphrase`` the CA key is written
+    encrypted (the server key is not: the server must start unattended).
     """
     paths = PkiPaths.under(data_dir)
     if paths.ca_exists() and not force:
         raise PkiError(f"a CA already exists in {paths.directory} (use --force to replace it)")
     authority = CertificateAuthority.create()
     server = authority.issue_server(default_hostnames(hostnames))
-    write_private(paths.ca_key, key_pem(authority.key))
+    write_private(paths.ca_key, key_pem(authority.key, passphrase))
     write_public(paths.ca_cert, cert_pem(authority.certificate))
     write_private(paths.server_key, key_pem(server.key))
     write_public(paths.server_cert, cert_pem(server.certificate))

@@ -22,12 +22,21 @@ def peer_fingerprint(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> str | 
     return certificate_fingerprint(der) if der else None
 
 
-def server_ssl_context(data_dir: Path, *, require_client_cert: bool = True) -> ssl.SSLContext:
-    """TLS 1.2+ with the server certificate; client certificates verified against the CA.
+# TLS 1.2 suites: ECDHE key exchange (forward secrecy) with AEAD ciphers only, the
+# Mozilla "intermediate" profile and NIST SP 800-52 Rev. 2's recommended TLS 1.2
+# suites; ATAK (Android 5+), WinTAK and iTAK all negotiate them. TLS 1.3 suites
+# are all AEAD with forward secrecy and are left at OpenSSL's defaults.
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL"
 
-    With ``require_client_cert=False`` a client may connect without one (for the
-    HTTPS API, where a bearer token can identify it instead); one it does present
-    is still verified.
+
+def server_ssl_context(data_dir: Path, *, require_client_cert: bool = True) -> ssl.SSLContext:
+    """The one set of TLS rules for every listener (CoT TLS and HTTPS).
+
+    TLS 1.2+ (NIST SP 800-52 Rev. 2), :data:`TLS12_CIPHERS`, no renegotiation or
+    compression, the server certificate, client certificates verified against
+    the server's CA. With ``require_client_cert=False`` a client may connect
+    without one (for the HTTPS API, where a bearer token can identify it
+    instead); one it does present is still verified, and refused if it fails.
     """
     paths = PkiPaths.under(data_dir)
     for path in (paths.ca_cert, paths.server_cert, paths.server_key):
@@ -35,6 +44,9 @@ def server_ssl_context(data_dir: Path, *, require_client_cert: bool = True) -> s
             raise PkiError(f"{path} is missing: run `allied-c2 ca init --data-dir {data_dir}`")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(TLS12_CIPHERS)
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION
+    context.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
     context.load_cert_chain(paths.server_cert, paths.server_key)
     context.load_verify_locations(cafile=paths.ca_cert)
     context.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL

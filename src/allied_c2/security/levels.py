@@ -38,6 +38,7 @@ class Level:
     # Unclassified but not public (CUI, NATO UNCLASSIFIED): never for anonymous
     # principals, and foreign release follows the policy's CUI rule.
     controlled: bool = False
+    equivalent: str = ""  # the name of ``rank`` in the common lattice: "SECRET" for JPN GOKUHI
 
     @property
     def classified(self) -> bool:

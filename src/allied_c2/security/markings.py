@@ -34,6 +34,7 @@ from allied_c2.security.policy import DEFAULT_POLICY, SecurityPolicy
 __all__ = [
     "Marking",
     "MarkingError",
+    "is_unmarked_access",
     "marking_from_cot",
     "marking_to_cot",
     "parse_banner",
@@ -58,6 +59,9 @@ class Marking:
     display_only: frozenset[str] = frozenset()
     cois: frozenset[str] = frozenset()
     originator: str | None = None  # the originating nation, set by the server
+    # The level's name in the policy's common lattice ("SECRET" for JPN GOKUHI): what
+    # the marking is shown as (security.display); "" when unknown, shown fail closed.
+    equivalent: str = ""
     _hash: int = field(init=False, repr=False, compare=False)
     # Renderings, computed on first use: every event carries one of a few markings,
     # so the relay and the history writer would otherwise format the same one again.
@@ -157,13 +161,25 @@ def _with_originator(marking: Marking, nation: str | None) -> Marking:
 
 
 def _marking(level: Level, **values: Any) -> Marking:
-    return Marking(level.name, level.rank, level.system, level.portion, level.controlled, **values)
+    return Marking(
+        level.name,
+        level.rank,
+        level.system,
+        level.portion,
+        level.controlled,
+        equivalent=level.equivalent,
+        **values,
+    )
 
 
 # ---------------------------------------------------------------------- parsing
 
 _EYES = re.compile(r"[A-Z]{3,4} EYES(?: ONLY)?")
 _SEPARATORS = re.compile(r"[,\s]+")
+# SCI compartments and SAP program names: letters, digits, and single spaces or hyphens
+# between them (SI-G ABCD, SAR-BP). Anything else (a NUL, a parenthesis) made a
+# marking whose own banner did not parse back (found by fuzzing, fuzz/targets.py).
+_NAME = re.compile(r"[A-Z0-9]+(?:[ -][A-Z0-9]+)*")
 
 
 def _codes(text: str) -> list[str]:
@@ -220,11 +236,15 @@ def _read_category(category: str, policy: SecurityPolicy, strict: bool, parts: _
             _set_list(parts, ctl.DISPLAY_ONLY, _codes(value[len(ctl.DISPLAY_ONLY) :]))
             order.append(ctl.DISPLAY_ONLY)
         elif value.startswith(("SAR-", "SPECIAL ACCESS REQUIRED-")) and value.partition("-")[2]:
+            if not _NAME.fullmatch(value.partition("-")[2]):
+                raise MarkingError(f"malformed special access program '{value}'")
             parts.sap.add(value.partition("-")[2])
         elif (control := ctl.BY_TOKEN.get(value)) is not None:
             parts.dissem.add(control.name)
             order.append(control.name)
         elif value.partition("-")[0] in policy.sci_controls:
+            if not _NAME.fullmatch(value):
+                raise MarkingError(f"malformed SCI control '{value}'")
             parts.sci.add(value)
         else:
             raise MarkingError(f"unknown marking '{value}'")
@@ -335,6 +355,17 @@ def _blank(value: str | None) -> str | None:
     return value.strip() or None if value is not None else None
 
 
+# What TAK clients write in ``access`` when the user chose no marking: ATAK 5.x,
+# WearTAK and CloudTAK send access="Undefined" (case varies between tools).
+_NO_MARKING = frozenset({"undefined"})
+
+
+def is_unmarked_access(access: str | None) -> bool:
+    """Whether ``access`` means "no marking": absent, blank or ``Undefined`` in any case."""
+    value = _blank(access)
+    return value is None or value.casefold() in _NO_MARKING
+
+
 def _compose(access: str, caveat: str | None, countries: list[str]) -> str:
     """A banner from CoT's separate level, caveat and releasableTo."""
     if caveat is None:
@@ -403,9 +434,11 @@ def marking_from_cot(
     ``access`` is a level or a whole banner; ``caveat`` the controls after the
     level as written in a banner (``REL TO``, ``NOFORN``, ``SI//RELIDO``);
     ``releasableTo`` countries separated by spaces or commas, in any order.
-    All three absent gives ``default`` or the policy's default marking.
+    All three absent gives ``default`` or the policy's default marking; an
+    ``access`` of ``Undefined`` (any case) counts as absent, as clients mean it.
     """
-    return _from_cot(_blank(access), _blank(caveat), _blank(releasable_to), policy, default)
+    level = None if is_unmarked_access(access) else _blank(access)
+    return _from_cot(level, _blank(caveat), _blank(releasable_to), policy, default)
 
 
 def marking_to_cot(m: Marking) -> tuple[str, str | None, str | None]:

@@ -175,7 +175,7 @@ def _build_system(
         if not isinstance(controlled, bool):
             raise PolicyError(f"{at}.controlled must be true or false")
         portion = _string(raw, "portion", at, level_name) or level_name
-        level = Level(name, level_name, portion, lattice.index(equivalent), controlled)
+        level = Level(name, level_name, portion, lattice.index(equivalent), controlled, equivalent)
         levels.append(level)
         prefix = f"{name} "
         short = _string(raw, "short", at, None) or level_name.removeprefix(prefix)

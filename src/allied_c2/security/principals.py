@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ROLES = ("viewer", "operator", "commander", "admin")
+# "auditor" may read addressed traffic (direct messages) it is cleared for; no other
+# role implies it, not even admin (docs/security-model.md, Addressing).
+ROLES = ("viewer", "operator", "commander", "admin", "auditor")
 
 
 @dataclass(frozen=True, slots=True)

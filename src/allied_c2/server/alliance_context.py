@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from allied_c2.alliance.clock import Clock, UTCClock
 from allied_c2.alliance.model import Structure
 from allied_c2.security.policy import SecurityPolicy
-from allied_c2.server.hub import AuditSink, Hub
+from allied_c2.server.hub import Hub
+from allied_c2.server.peers import AuditSink
 from allied_c2.server.structure import StructureReleases
 
 

@@ -22,6 +22,7 @@ from allied_c2.cot.event import CotEvent, WireFormat
 from allied_c2.cot.framing import FramingError, XmlFrame, parse_datagram
 from allied_c2.cot.protocodec import parse_proto
 from allied_c2.cot.xmlcodec import parse_xml
+from allied_c2.security.limits import RateLimiter
 from allied_c2.security.principals import Principal
 from allied_c2.server.fanout import Broadcast
 from allied_c2.server.outqueue import OutQueue, Overflow
@@ -141,7 +142,7 @@ class StreamConnection(asyncio.Protocol):
                         "ingest failed for uid=%s from %s", item.event.uid, self.peer_name
                     )
             elif isinstance(item, Reply):
-                self.send(None, item.event)
+                self._reply(item)
             elif isinstance(item, Pinged):
                 hub.stats.pings += 1
             elif isinstance(item, Consumed):
@@ -189,6 +190,14 @@ class StreamConnection(asyncio.Protocol):
 
     # -- the relay's side ---------------------------------------------------------------
 
+    def _reply(self, reply: Reply) -> None:
+        # In the format the session chose for it: the TAK protocol response is XML
+        # even though everything after it is protobuf (found by make bench's TAK v1 row).
+        if reply.fmt is None:
+            self.send(None, reply.event)
+        elif not self.closing:
+            self._enqueue(None, reply.event.wire(reply.fmt))
+
     def send(self, key: str | None, event: CotEvent) -> None:
         """Queue one event for this client (replies, direct messages, catch-up)."""
         if self.closing:
@@ -235,6 +244,19 @@ class StreamConnection(asyncio.Protocol):
         if was_empty and self.paused_since is None:
             self.service.mark_dirty(self)
 
+    def refilter(self, uids: list[str]) -> None:
+        """The principal changed: re-send the picture as the new principal may see it.
+
+        What is queued and not yet written was chosen for the old principal, so
+        it is dropped rather than sent (a downgrade must not leak through the
+        queue); the catch-up then brings the client what it may see now.
+        """
+        dropped = len(self.queue)
+        if dropped:
+            self.queue.drain()
+            log.info("%s: %d queued items dropped on identity change", self.peer_name, dropped)
+        self.begin_catch_up(uids)
+
     def begin_catch_up(self, uids: list[str]) -> None:
         if uids:
             self.catch_up = deque(uids)
@@ -261,7 +283,7 @@ class StreamConnection(asyncio.Protocol):
         for _ in range(min(CATCH_UP_SLICE, len(self.catch_up))):
             if queue.nbytes >= byte_room or len(queue) >= item_room:
                 break  # the rest follows once the transport has taken this slice
-            event = hub.catch_up_item(self.catch_up.popleft(), self.principal, now)
+            event = hub.catch_up_item(self.catch_up.popleft(), self, now)
             if event is not None:
                 queue.push(event.uid, event.wire(fmt))
                 hub.stats.deliveries += 1
@@ -283,8 +305,10 @@ class StreamConnection(asyncio.Protocol):
         if self.transport is not None:
             # The relay may be iterating over its recipients right now: leaving the
             # hub happens in connection_lost, which the transport calls later.
-            if reason in ("slow_consumer", "revoked"):
-                self.transport.abort()  # do not wait on a client that will not read
+            if reason in ("slow_consumer", "revoked", "superseded"):
+                # Do not wait on a client that will not read (a superseded socket
+                # is usually half-open: its phone has moved to another network).
+                self.transport.abort()
             else:
                 self.transport.close()
         elif self.attached:
@@ -347,14 +371,26 @@ class StreamConnection(asyncio.Protocol):
 
 
 class DatagramReceiver(asyncio.DatagramProtocol):
-    """UDP input (XML or TAK mesh protobuf), treated as the anonymous profile."""
+    """UDP input (XML or TAK mesh protobuf), treated as the anonymous profile.
+
+    A datagram source has no connection whose reading could be paused, so each
+    source address gets a token bucket (``max_datagrams_per_second``, bursts of
+    the same size): beyond it datagrams are dropped before parsing and counted
+    as ``rate_limited`` refusals. Addresses are kept LRU-bounded (spoofed
+    sources cost bounded memory).
+    """
 
     def __init__(self, service: CotService) -> None:
         self.service = service
+        rate = service.config.max_datagrams_per_second
+        self.limiter = RateLimiter(rate, rate) if rate > 0 else None
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         hub = self.service.hub
         hub.stats.bytes_in += len(data)
+        if self.limiter is not None and not self.limiter.allow(addr[0]):
+            hub.stats.refuse("rate_limited")
+            return
         if len(data) > self.service.config.max_event_bytes:
             hub.stats.refuse("too_large")
             return

@@ -21,6 +21,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from allied_c2.alliance.clock import Clock
 from allied_c2.alliance.lifecycle import SYSTEM, Accepted, Action, RequestMachine, Step
 from allied_c2.alliance.requests import RequestError
@@ -47,6 +49,16 @@ log = logging.getLogger("allied_c2.decisions")
 
 # The loop timer never sleeps longer than this, so a wall clock that jumps is noticed.
 MAX_TIMER_SECONDS = 300.0
+# A deadline step that could not be stored (database away) is retried this often.
+RETRY_UNSTORED_SECONDS = 5.0
+# What a caller is told when the database cannot take a change (docs/reliability.md).
+DATABASE_UNAVAILABLE = "the database is unavailable: nothing was stored; try again later"
+
+
+def unavailable(exc: SQLAlchemyError) -> DecisionError:
+    """A 503 for a change the database did not take: the caller must not think it did."""
+    log.error("database unavailable, change refused: %s", str(exc).splitlines()[0])
+    return DecisionError(503, DATABASE_UNAVAILABLE)
 
 
 class ScaledClock:
@@ -89,6 +101,7 @@ class DecisionService:
         self._loaded = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._unstored = False  # a deadline step is waiting for the database
 
     # -- lifecycle of the service ----------------------------------------------
 
@@ -128,7 +141,7 @@ class DecisionService:
 
     def may_see(self, tracked: Tracked, principal: Principal) -> bool:
         marking = tracked.marking
-        return marking is not None and self.hub.releases.decide(marking, principal).allowed
+        return marking is not None and self.hub.audience.public(marking, principal).allowed
 
     def visible(self, principal: Principal) -> list[Tracked]:
         return [t for t in self.requests.values() if self.may_see(t, principal)]
@@ -187,12 +200,15 @@ class DecisionService:
         if not any(principal.has_role(r) for r in SUBMIT_ROLES):
             raise DecisionError(403, "submitting a request needs the operator or commander role")
         originator = str(body.get("originator") or "")
-        if not releases.may_see(originator, principal, self.hub.releases.decide):
+        if not releases.may_see(originator, principal, self.hub.audience.public):
             raise DecisionError(422, f"unknown originating organisation {originator!r}")
         require_acting_for(principal, originator, structure)
         marking = self._submitted_marking(principal, body, originator)
         now = self.clock.now()
-        seq = self.store.next_seq()
+        try:
+            seq = self.store.next_seq()
+        except SQLAlchemyError as exc:
+            raise unavailable(exc) from None
         try:
             request = build_request(request_id(seq), body, originator, marking.banner(), now)
             machine = RequestMachine.submit(request, route(structure, request), self.clock)
@@ -219,7 +235,10 @@ class DecisionService:
             created_by=principal.callsign,
             machine=machine.to_dict(),
         )
-        self.store.insert(record)
+        try:
+            self.store.insert(record)  # stored before anyone is told: no phantom request
+        except SQLAlchemyError as exc:
+            raise unavailable(exc) from None
         tracked = Tracked(machine, marking, record)
         self.requests[request.id] = tracked
         self._announce(tracked, machine.trail, principal)
@@ -270,38 +289,55 @@ class DecisionService:
         if org is None:
             raise DecisionError(403, f"{principal.callsign} belongs to no organisation")
         self.tick()  # a holder whose deadline passed has lost the request already
-        machine = tracked.machine
-        if not machine.state.terminal:
-            refusal = not_entitled(machine, chosen, org)
+        if not tracked.machine.state.terminal:
+            refusal = not_entitled(tracked.machine, chosen, org)
             if refusal is not None:
                 raise DecisionError(403, refusal)
+        # On a copy: the request changes only once the database has the change.
+        machine = self._copy(tracked.machine)
         before = len(machine.trail)
         outcome = machine.act(chosen, org, reason)
         if not isinstance(outcome, Accepted):
             raise DecisionError(409, outcome.reason)
-        self._changed(tracked, machine.trail[before:], principal)
+        self._changed(tracked, machine, machine.trail[before:], principal)
         return tracked
+
+    def _copy(self, machine: RequestMachine) -> RequestMachine:
+        return RequestMachine.from_dict(machine.to_dict(), self.clock)
 
     def tick(self, now: datetime | None = None) -> int:
         """Escalate every request whose deadline passed; returns the number of steps."""
         now = now or self.clock.now()
         count = 0
+        self._unstored = False
         for tracked in list(self.requests.values()):
-            machine = tracked.machine
-            due = machine.next_deadline()
+            due = tracked.machine.next_deadline()
             if due is None or due > now:
                 continue
+            machine = self._copy(tracked.machine)
             steps = machine.tick(now)
-            if steps:
-                count += len(steps)
-                self._changed(tracked, steps, None)
+            if not steps:
+                continue
+            try:
+                self._changed(tracked, machine, steps, None)
+            except DecisionError:
+                # The database is away: the step is taken again once it is back.
+                self._unstored = True
+                continue
+            count += len(steps)
         return count
 
     # -- effects --------------------------------------------------------------------
 
-    def _changed(self, tracked: Tracked, steps: list[Step], principal: Principal | None) -> None:
-        machine = tracked.machine
-        tracked.record = replace(
+    def _changed(
+        self,
+        tracked: Tracked,
+        machine: RequestMachine,
+        steps: list[Step],
+        principal: Principal | None,
+    ) -> None:
+        """Store ``machine`` as the request's new state, then let it take effect."""
+        record = replace(
             tracked.record,
             state=machine.state.value,
             holders=machine.holders,
@@ -309,7 +345,11 @@ class DecisionService:
             updated_at=self.clock.now(),
             machine=machine.to_dict(),
         )
-        self.store.save(tracked.record)
+        try:
+            self.store.save(record)
+        except SQLAlchemyError as exc:
+            raise unavailable(exc) from None
+        tracked.machine, tracked.record = machine, record
         self._announce(tracked, steps, principal)
 
     def _announce(self, tracked: Tracked, steps: list[Step], principal: Principal | None) -> None:
@@ -358,6 +398,8 @@ class DecisionService:
             return
         rate = float(getattr(self.clock, "rate", 1.0))
         delay = (due - self.clock.now()).total_seconds() / rate
+        if self._unstored:
+            delay = max(delay, RETRY_UNSTORED_SECONDS)  # not a busy loop on a dead database
         self._timer = self._loop.call_later(min(max(delay, 0.0), MAX_TIMER_SECONDS), self._on_timer)
 
     def _on_timer(self) -> None:

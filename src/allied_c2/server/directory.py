@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from allied_c2.security.groups import Channels, Membership, channels_of
 from allied_c2.security.principals import Principal
 
 log = logging.getLogger("allied_c2.directory")
@@ -30,10 +31,22 @@ class PrincipalSource(Protocol):
     def revision(self) -> int: ...
 
 
+class GroupSource(Protocol):
+    def all(self) -> dict[str, list[Membership]]: ...
+
+
 class Directory:
-    def __init__(self, source: PrincipalSource | None, anonymous: Principal) -> None:
+    def __init__(
+        self,
+        source: PrincipalSource | None,
+        anonymous: Principal,
+        groups: GroupSource | None = None,
+    ) -> None:
         self.source = source
         self.anonymous = anonymous
+        self.groups = groups
+        # Each principal's server-side groups (TAK channels), re-read with every change.
+        self.channels: dict[str, Channels] = self._load_channels()
         self._by_fingerprint: dict[str, Principal | None] = {}
         self._by_token: dict[str, tuple[float, Principal | None]] = {}
         self._revision = -1
@@ -75,7 +88,13 @@ class Directory:
         fresh = {fp: self.source.by_fingerprint(fp) for fp in stale}
         self._by_fingerprint = fresh
         self._by_token.clear()
+        self.channels = self._load_channels()
         return not first
+
+    def _load_channels(self) -> dict[str, Channels]:
+        if self.groups is None:
+            return {}
+        return {name: channels_of(ms) for name, ms in self.groups.all().items()}
 
     async def watch(self, interval: float, on_change: Callable[[], None]) -> None:
         while True:

@@ -13,18 +13,19 @@ one by one into its queue, where positions coalesce.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import TYPE_CHECKING, Protocol
 
 from allied_c2.cot.event import CotEvent, WireFormat
 from allied_c2.security.decision import Decision
+from allied_c2.security.groups import DEFAULT_GROUPS, shares_group
 from allied_c2.security.markings import Marking
 from allied_c2.security.principals import Principal
 
 if TYPE_CHECKING:
-    from allied_c2.server.hub import Peer
+    from allied_c2.server.peers import Peer
 
 
 @dataclass(slots=True)  # not frozen: one per event, and frozen __init__ costs 4x
@@ -33,6 +34,7 @@ class Broadcast:
     marking: Marking
     key: str | None  # uid when the item may coalesce with a newer one (a position)
     exclude: Peer | None  # the sender, who does not get its own event back
+    groups: frozenset[str] = DEFAULT_GROUPS  # the sender's IN groups (security/groups.py)
 
 
 class Receiver(Protocol):
@@ -60,15 +62,28 @@ class Fanout:
         self,
         audiences: Iterable[tuple[Principal, Collection[Receiver]]],
         decide: Callable[[Marking, Principal], Decision],
+        reads: Sequence[frozenset[str] | None] | None = None,
     ) -> tuple[int, int]:
-        """Deliver the turn's broadcasts; returns (deliveries, deliveries withheld)."""
+        """Deliver the turn's broadcasts; returns (deliveries, deliveries withheld).
+
+        ``reads``, when groups are configured, holds each audience's groups read
+        (None: every group, an auditor): an item goes only to audiences sharing
+        one of the groups it was written to, on top of the release decision.
+        """
         pending = self._pending
         if not pending:
             return 0, 0
         self._pending = []
         delivered = withheld = 0
-        for principal, receivers in audiences:
-            allowed = [item for item in pending if decide(item.marking, principal).allowed]
+        for index, (principal, receivers) in enumerate(audiences):
+            if reads is None or (read := reads[index]) is None:
+                allowed = [item for item in pending if decide(item.marking, principal).allowed]
+            else:
+                allowed = [
+                    item
+                    for item in pending
+                    if shares_group(item.groups, read) and decide(item.marking, principal).allowed
+                ]
             withheld += (len(pending) - len(allowed)) * len(receivers)
             if not allowed:
                 continue

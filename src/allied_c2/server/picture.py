@@ -3,7 +3,8 @@
 It is what a newly connected client is sent at once (catch-up), what the web
 COP's snapshot shows and what comes back after a restart (rebuilt from
 history). Release filtering happens at the exits, not here: the picture holds
-every item with its marking, and each reader sees its releasable part.
+every item with its marking and addressing, and each reader sees what the
+audience decision (security/audience.py) allows it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from allied_c2.cot.addressing import PUBLIC, Addressing
 from allied_c2.cot.event import CotEvent
+from allied_c2.security.audience import NO_ORIGIN, Origin
 from allied_c2.security.markings import Marking
 
 
@@ -22,6 +25,10 @@ class PictureEntry:
     event: CotEvent
     marking: Marking
     sender: str | None  # callsign of the principal that sent it
+    # Who the item is meant for (an addressed marker is not the whole picture's):
+    # every reader of the picture passes these to the audience decision.
+    addressing: Addressing = PUBLIC
+    origin: Origin = NO_ORIGIN
 
 
 class Picture:
@@ -42,13 +49,20 @@ class Picture:
     def get(self, uid: str) -> PictureEntry | None:
         return self._entries.get(uid)
 
-    def update(self, event: CotEvent, marking: Marking, sender: str | None) -> bool:
+    def update(
+        self,
+        event: CotEvent,
+        marking: Marking,
+        sender: str | None,
+        addressing: Addressing = PUBLIC,
+        origin: Origin = NO_ORIGIN,
+    ) -> bool:
         """Keep ``event`` if it is newer than what we hold; True when the picture changed."""
         current = self._entries.get(event.uid)
         if current is not None and current.event.time > event.time:
             return False  # an older report arriving late must not move the item back
         replaced_stale = current.event.stale if current is not None else None
-        self._entries[event.uid] = PictureEntry(event, marking, sender)
+        self._entries[event.uid] = PictureEntry(event, marking, sender, addressing, origin)
         if replaced_stale != event.stale:
             heapq.heappush(self._expiry, (event.stale, event.uid))
         return True

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from allied_c2.alliance.clock import Clock
 from allied_c2.alliance.model import Structure
 from allied_c2.alliance.readiness import (
@@ -25,10 +27,12 @@ from allied_c2.alliance.readiness import (
     rollup,
     rollup_by_nation,
 )
+from allied_c2.security.display import marking_json
 from allied_c2.security.markings import Marking, MarkingError, marking_to_cot, parse_banner
 from allied_c2.security.markings import rollup as rollup_markings
 from allied_c2.security.principals import Principal
 from allied_c2.server.alliance_context import AllianceContext
+from allied_c2.server.decisions import unavailable
 from allied_c2.server.request_rules import (
     DecisionError,
     loaded_structure,
@@ -95,7 +99,7 @@ class ReadinessService:
 
     def _may_see(self, entry: Entry, principal: Principal) -> bool:
         return (
-            entry.marking is not None and self.hub.releases.decide(entry.marking, principal).allowed
+            entry.marking is not None and self.hub.audience.public(entry.marking, principal).allowed
         )
 
     def _require_structure(self) -> tuple[Structure, StructureReleases]:
@@ -120,7 +124,7 @@ class ReadinessService:
         if not any(principal.has_role(r) for r in REPORT_ROLES):
             raise DecisionError(403, "reporting readiness needs the operator or commander role")
         unit = str(body.get("unit") or "")
-        decide = self.hub.releases.decide
+        decide = self.hub.audience.public
         if not releases.may_see(unit, principal, decide):
             raise DecisionError(422, f"unknown unit {unit!r}")
         require_acting_for(principal, unit, structure)
@@ -136,24 +140,29 @@ class ReadinessService:
         except ReadinessError as exc:
             raise DecisionError(422, str(exc)) from None
         access, caveat, releasable = marking_to_cot(marking)
-        record = self.store.add(
-            ReadinessRecord(
-                id=0,
-                unit=unit,
-                level=report.level,
-                reported_at=report.reported_at,
-                banner=marking.banner(),
-                access=access,
-                caveat=caveat,
-                releasable_to=releasable,
-                originator_nation=marking.originator,
-                created_at=now,
-                created_by=principal.callsign,
-                report=report.to_dict(),
+        entries = self.entries  # loaded first, or the new row would be loaded and appended
+        try:
+            # Stored before the caller or any view is told: no acknowledged phantom.
+            record = self.store.add(
+                ReadinessRecord(
+                    id=0,
+                    unit=unit,
+                    level=report.level,
+                    reported_at=report.reported_at,
+                    banner=marking.banner(),
+                    access=access,
+                    caveat=caveat,
+                    releasable_to=releasable,
+                    originator_nation=marking.originator,
+                    created_at=now,
+                    created_by=principal.callsign,
+                    report=report.to_dict(),
+                )
             )
-        )
+        except SQLAlchemyError as exc:
+            raise unavailable(exc) from None
         entry = Entry(record, report, marking)
-        self.entries.append(entry)
+        entries.append(entry)
         self.audit(
             principal.callsign,
             "readiness.report",
@@ -190,7 +199,7 @@ class ReadinessService:
     def _visible_orgs(self, principal: Principal) -> set[str]:
         if self.releases is None:
             return set()
-        return self.releases.visible_ids(principal, self.hub.releases.decide)
+        return self.releases.visible_ids(principal, self.hub.audience.public)
 
     def report_json(self, entry: Entry, now: datetime | None = None) -> dict[str, Any]:
         report = entry.report
@@ -214,14 +223,12 @@ class ReadinessService:
             "reported_at": report.reported_at.isoformat(),
             "reported_by": entry.record.created_by,
             "stale": report.is_stale(now or self.clock.now(), self.staleness),
-            "marking": (
-                {"banner": marking.banner(), "portion": marking.portion()} if marking else None
-            ),
+            "marking": marking_json(marking) if marking else None,
         }
 
     def rollup(self, principal: Principal, org_id: str) -> dict[str, Any]:
         structure, releases = self._require_structure()
-        decide = self.hub.releases.decide
+        decide = self.hub.audience.public
         if not releases.may_see(org_id, principal, decide):
             raise DecisionError(404, f"unknown organisation {org_id!r}")
         view, _ = releases.filtered(principal, decide)
@@ -235,7 +242,7 @@ class ReadinessService:
 
     def rollup_by_nation(self, principal: Principal) -> dict[str, Any]:
         _, releases = self._require_structure()
-        view, _ = releases.filtered(principal, self.hub.releases.decide)
+        view, _ = releases.filtered(principal, self.hub.audience.public)
         now = self.clock.now()
         used = self.latest(principal, now)
         results = rollup_by_nation(view, [e.report for e in used], now, self.staleness)

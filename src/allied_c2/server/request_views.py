@@ -14,6 +14,7 @@ from allied_c2.alliance.model import Structure
 from allied_c2.cot.event import CotEvent
 from allied_c2.cot.special import new_detail, server_event
 from allied_c2.cot.xmltree import sub_element
+from allied_c2.security.display import marking_json
 from allied_c2.security.markings import Marking, marking_to_cot
 from allied_c2.store.requests import RequestRecord
 
@@ -91,9 +92,7 @@ def request_json(
         "originator_name": _name(machine, structure, request.originator),
         "subject": request.subject,
         "urgency": request.urgency.value,
-        "marking": (
-            {"banner": marking.banner(), "portion": marking.portion()} if marking else None
-        ),
+        "marking": marking_json(marking) if marking else None,
         "state": machine.state.value,
         "holder": holder,
         "holder_name": _name(machine, structure, holder),

@@ -84,7 +84,9 @@ class CotService:
                 ssl=self.tls_context,
                 backlog=1024,
                 reuse_address=True,
-                ssl_handshake_timeout=15.0,
+                # uvloop aborts a connection whose handshake is not done by then (and
+                # frees its fd): a flood of half-open handshakes cannot pile up.
+                ssl_handshake_timeout=cfg.tls_handshake_timeout,
             )
             self._servers.append(server)
             self.bound["cot_tls"] = _bound(server, cfg.cot_tls)
@@ -152,7 +154,10 @@ class CotService:
         self.schedule_flush()
 
     def _identities_changed(self) -> None:
-        """Apply user changes and revocations to live TLS connections."""
+        """Apply user changes and revocations to live sessions: TLS streams and web views."""
+        regrouped = self.hub.set_channels(self.directory.channels, utcnow())  # t-x-g-c to them
+        for listener in self.hub.listeners():
+            listener.identity_changed()
         for conn in list(self.connections):
             if conn.fingerprint is None:
                 continue
@@ -162,6 +167,9 @@ class CotService:
             elif principal != conn.principal:
                 log.info("identity of %s changed: %s", conn.callsign, principal)
                 self.hub.change_principal(conn, principal)
+                conn.refilter(self.hub.picture_uids(utcnow()))
+            elif principal.callsign in regrouped:
+                conn.refilter(self.hub.picture_uids(utcnow()))  # what its new groups show
 
     # -- write batching ------------------------------------------------------------------
 

@@ -33,6 +33,9 @@ class Reply:
     """An event to send back to this client only (pong, negotiation response)."""
 
     event: CotEvent
+    # The wire format to write it in; None: the session's current output format. The
+    # negotiation response goes out in XML although protobuf follows it.
+    fmt: WireFormat | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +175,7 @@ class ClientSession:
         """Handle negotiation, pings and control types; False for an event to relay."""
         step = self._negotiation.handle(event, now)
         if step.reply is not None:
-            out.append(Reply(step.reply))
+            out.append(Reply(step.reply, self.output_format))
         if step.switch_to is not None:
             # The response above is still written in the old format; everything
             # after it, both ways, uses the new one.

@@ -17,6 +17,7 @@ from typing import Any
 from allied_c2.alliance.model import Exercise, Organisation, Structure
 from allied_c2.alliance.routing import authority_to_dict
 from allied_c2.security.decision import Decision
+from allied_c2.security.display import marking_json
 from allied_c2.security.markings import Marking, MarkingError, parse_banner
 from allied_c2.security.policy import SecurityPolicy
 from allied_c2.security.principals import Principal
@@ -122,7 +123,7 @@ def organisation_json(
             "always": hours.always,
         },
         "parent": structure.command_parent(org.id),
-        "marking": {"banner": marking.banner(), "portion": marking.portion()} if marking else None,
+        "marking": marking_json(marking) if marking else None,
     }
 
 

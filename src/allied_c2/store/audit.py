@@ -28,6 +28,7 @@ from allied_c2.security.audit import (
     seal,
     verify_chain,
 )
+from allied_c2.security.limits import bounded, truncate
 from allied_c2.store.models import AUDIT_SEQ, AuditRow, Counter
 
 _A = cast(Table, AuditRow.__table__)
@@ -61,7 +62,10 @@ def _entry(row: Any) -> AuditEntry:
 
 def _canonical(detail: Mapping[str, object]) -> dict[str, object]:
     # Hash what will be read back: JSON turns tuples into lists, dates into text.
-    result: dict[str, object] = json.loads(json.dumps(dict(detail), default=str))
+    # Strings arrive from clients (uids, types, reasons): each is cut to
+    # MAX_FIELD_BYTES and marked, so one hostile event cannot bloat every row.
+    result = bounded(json.loads(json.dumps(dict(detail), default=str)))
+    assert isinstance(result, dict)
     return result
 
 
@@ -81,6 +85,7 @@ class AuditLog:
     ) -> AuditEntry:
         """Seal and store the next entry, then move the anchor forward."""
         content = _canonical(detail or {})
+        actor, action, subject = truncate(actor), truncate(action), truncate(subject)
         with self._engine.begin() as conn:
             # The counter update comes first: it takes the lock before the head is read.
             seq = int(

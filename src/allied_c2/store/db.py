@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
+import os
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from allied_c2.config import Config
+from allied_c2.config import Config, make_data_dir
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Arbitrary constant: the PostgreSQL advisory lock that serialises migrations.
@@ -40,10 +42,27 @@ def create_engine_for(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(Path(database))
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the database file owner-only (0600) before SQLite opens it.
+
+    SQLite creates a file with the process umask (often 0644: world-readable
+    history, principals and audit log) and gives its ``-wal`` and ``-shm`` files
+    the database file's own mode, so the mode is set on the database file first;
+    files an older version left readable are tightened. The directory is made
+    0700 when it is created here.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if stat.S_IMODE(name.stat().st_mode) & 0o077:
+                os.chmod(name, 0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -73,7 +92,7 @@ def _script_location() -> Iterator[Path]:
 
 # The newest migration; a test checks it against Alembic's own head. Knowing it
 # lets a server see that its schema is current without importing Alembic.
-SCHEMA_HEAD = "0002_requests_readiness"
+SCHEMA_HEAD = "0004_tak"
 
 
 def schema_is_current(engine: Engine) -> bool:
@@ -138,7 +157,7 @@ def opened_database(config: Config) -> Iterator[Engine]:
 
 def open_database(config: Config) -> Engine:
     """The configured database, created and migrated if needed."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(config.data_dir)
     engine = create_engine_for(config.effective_database_url)
     migrate(engine)
     return engine

@@ -1,4 +1,4 @@
-"""Event history: a batched writer that never blocks the relay, and its reader.
+"""Event history: the batched writer that never blocks the relay (rows and reader: eventrows.py).
 
 Loss window: ``submit`` only appends to memory; a dedicated thread commits a
 batch every ``flush_interval`` seconds or as soon as ``max_batch`` events are
@@ -6,6 +6,14 @@ waiting. A hard kill (SIGKILL, power loss) therefore loses at most the events
 submitted in the last ``flush_interval`` seconds plus the batch being committed
 (with SQLite's ``synchronous=NORMAL``, a power loss may also undo the last
 commits). ``close()`` drains everything, so a clean stop loses nothing.
+
+The database going away (PostgreSQL stopped or unreachable, a full disk under
+SQLite) is an outage, not a loss: the batch goes back to the head of the queue,
+the thread retries with backoff, and the relay goes on. While it lasts, the
+queue is bounded by ``outage_buffer_bytes``; past that the oldest events are
+dropped, counted in :attr:`EventWriter.dropped` and logged with their time
+range (docs/reliability.md). When the database answers again the backlog is
+written in order.
 """
 
 from __future__ import annotations
@@ -13,68 +21,49 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime
-from typing import Any, cast
+from collections import deque
+from datetime import datetime
 
-from sqlalchemy import Connection, Dialect, Engine, Row, Table, and_, exists, func, or_, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import aliased
 
-from allied_c2.store.models import Event
+# The record types and the reader live in eventrows.py; importing them from here
+# keeps working.
+from allied_c2.store.eventrows import (
+    _EVENTS,
+    BatchInsert,
+    EventReader,
+    EventRecord,
+    EventRecordRow,
+    _as_row,
+    _brief,
+    _from_row,
+)
+
+__all__ = [
+    "RECORD_OVERHEAD",
+    "_EVENTS",
+    "BatchInsert",
+    "EventReader",
+    "EventRecord",
+    "EventRecordRow",
+    "EventWriter",
+    "_from_row",
+]
 
 log = logging.getLogger(__name__)
 
-_EVENTS = cast(Table, Event.__table__)
-_RETRIES = 3
 _LOGGED_FAILURES = 5
+# What one buffered event costs beyond its XML (the record, its strings and times),
+# measured with tracemalloc on ATAK-sized PLIs: about 600 bytes.
+RECORD_OVERHEAD = 600
+# Retry delays while the database is away: quick at first, then every 5 s.
+_RETRY_FIRST = 0.5
+_RETRY_MAX = 5.0
 
 
-@dataclass(slots=True)
-class EventRecord:
-    """One accepted event as stored; all times timezone-aware.
-
-    Not frozen: the relay builds one per event, and a frozen dataclass's
-    ``__init__`` costs twice as much. Treat it as read-only all the same.
-    """
-
-    uid: str
-    type: str
-    how: str
-    time: datetime
-    start: datetime
-    stale: datetime
-    lat: float
-    lon: float
-    hae: float
-    access: str | None
-    caveat: str | None
-    releasable_to: str | None
-    banner: str
-    originator: str | None  # originator's nation (ISO alpha-3)
-    sender: str | None  # callsign of the connection it arrived on
-    received_at: datetime
-    xml: bytes  # canonical XML of the event
-
-
-@dataclass(slots=True)
-class EventRecordRow(EventRecord):
-    """A stored event: the record plus its row id (insertion order)."""
-
-    id: int
-
-
-_FIELDS = tuple(f.name for f in fields(EventRecord))
-
-
-def _as_row(record: EventRecord) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in _FIELDS}
-
-
-def _from_row(row: Row[Any]) -> EventRecordRow:
-    values = row._mapping
-    return EventRecordRow(**{name: values[name] for name in _FIELDS}, id=values["id"])
+def _size(record: EventRecord) -> int:
+    return len(record.xml) + RECORD_OVERHEAD
 
 
 class EventWriter:
@@ -86,6 +75,8 @@ class EventWriter:
         *,
         flush_interval: float = 0.25,
         max_batch: int = 2000,
+        outage_buffer_bytes: int = 64 << 20,
+        close_wait: float = 10.0,
         name: str = "event-writer",
     ) -> None:
         if flush_interval <= 0 or max_batch < 1:
@@ -94,17 +85,27 @@ class EventWriter:
         self._insert = BatchInsert(engine.dialect)
         self._flush_interval = flush_interval
         self._max_batch = max_batch
+        self._buffer_limit = outage_buffer_bytes
+        self._close_wait = close_wait
         self._lock = threading.Lock()
         self._done = threading.Condition(self._lock)
         self._wake = threading.Event()
-        self._pending: list[EventRecord] = []
+        self._pending: deque[EventRecord] = deque()
+        self._pending_bytes = 0
         self._in_flight = 0
         self._submitted = 0
         self._processed = 0  # written or given up on
         self._closing = False
+        self._close_deadline = 0.0
+        self._away_since: float | None = None  # monotonic time the database went away
+        self._retry_delay = _RETRY_FIRST
+        self._dropped_logged = 0
+        self._drop_span: tuple[datetime, datetime] | None = None  # received_at of drops
         self.written = 0
         self.batches = 0
-        self.errors = 0  # events that could not be stored (logged)
+        self.errors = 0  # events the database refused (bad rows, logged)
+        self.dropped = 0  # events never stored: buffer full while away, or away at shutdown
+        self.outages = 0  # times the database went away
         # Daemon: a process that exits without close() must not hang on this
         # thread; that is the documented hard-kill loss window.
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -112,8 +113,27 @@ class EventWriter:
 
     @property
     def backlog(self) -> int:
-        """Events accepted but not yet committed (for the server's backpressure)."""
+        """Events accepted but not yet committed."""
         return len(self._pending) + self._in_flight
+
+    @property
+    def backpressure(self) -> int:
+        """The backlog the relay should slow down for: none while the database is away.
+
+        A slow database is worth pausing ingest for (nothing is dropped); an absent
+        one is not (the relay would stop for nothing): then the bounded buffer holds
+        what it can and the live picture goes on.
+        """
+        return 0 if self._away_since is not None else self.backlog
+
+    @property
+    def available(self) -> bool:
+        """False while the last write found the database away (until one succeeds)."""
+        return self._away_since is None
+
+    @property
+    def buffered_bytes(self) -> int:
+        return self._pending_bytes
 
     def submit(self, record: EventRecord) -> None:
         """Queue one event; returns at once."""
@@ -121,10 +141,39 @@ class EventWriter:
             if self._closing:
                 raise RuntimeError("EventWriter is closed")
             self._pending.append(record)
+            self._pending_bytes += len(record.xml) + RECORD_OVERHEAD
             self._submitted += 1
-            full = len(self._pending) >= self._max_batch
+            # While the database is away the thread retries on its own schedule:
+            # waking it for every full batch would hammer a dead server.
+            away = self._away_since is not None
+            full = not away and len(self._pending) >= self._max_batch
+            if away and self._pending_bytes > self._buffer_limit:
+                self._drop_oldest()
         if full:
             self._wake.set()
+
+    def _drop_oldest(self) -> None:
+        """Past the outage bound: drop the oldest tenth (the lock is held).
+
+        The newest events are the ones a restart restores the picture from, so
+        they are kept. Logging happens on the writer thread, not here.
+        """
+        target = self._buffer_limit * 9 // 10
+        pending = self._pending
+        first = last = None
+        count = 0
+        while pending and self._pending_bytes > target:
+            record = pending.popleft()
+            self._pending_bytes -= _size(record)
+            last = record.received_at
+            first = first or last
+            count += 1
+        if first is not None and last is not None:
+            span = self._drop_span
+            self._drop_span = (span[0] if span else first, last)
+        self.dropped += count
+        self._processed += count
+        self._done.notify_all()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every event submitted before this call is committed (or failed)."""
@@ -134,9 +183,14 @@ class EventWriter:
             return self._done.wait_for(lambda: self._processed >= target, timeout)
 
     def close(self, timeout: float | None = None) -> None:
-        """Stop accepting events, write all that are pending, stop the thread."""
+        """Stop accepting events, write all that are pending, stop the thread.
+
+        With the database away, waits up to ``close_wait`` seconds for it, then
+        logs what could not be stored.
+        """
         with self._lock:
             self._closing = True
+            self._close_deadline = time.monotonic() + self._close_wait
         self._wake.set()
         self._thread.join(timeout)
 
@@ -148,235 +202,150 @@ class EventWriter:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(self._flush_interval)
+            away = self._away_since is not None
+            self._wake.wait(self._retry_delay if away else self._flush_interval)
             self._wake.clear()
-            while True:
-                with self._lock:
-                    batch = self._pending[: self._max_batch]
-                    del self._pending[: self._max_batch]
-                    self._in_flight = len(batch)
-                    closing = self._closing
-                if not batch:
-                    break
-                self._write(batch)
-                with self._lock:
-                    self._in_flight = 0
-                    self._processed += len(batch)
-                    self._done.notify_all()
-            if closing:
+            self._drain()
+            self._report_drops()
+            with self._lock:
+                closing, empty = self._closing, not self._pending
+                overdue = time.monotonic() >= self._close_deadline
+            if closing and (empty or (self._away_since is not None and overdue)):
+                self._abandon()
                 return
 
-    def _write(self, batch: list[EventRecord]) -> None:
-        for attempt in range(_RETRIES + 1):
+    def _drain(self) -> None:
+        """Write batches until the queue is empty or the database is away."""
+        while True:
+            with self._lock:
+                count = min(len(self._pending), self._max_batch)
+                batch = [self._pending.popleft() for _ in range(count)]
+                self._pending_bytes -= sum(map(_size, batch))
+                self._in_flight = count
+            if not batch:
+                return
+            rest = self._write(batch)
+            with self._lock:
+                self._in_flight = 0
+                self._processed += len(batch) - len(rest)
+                if rest:  # the database is away: back to the head of the queue, in order
+                    self._pending.extendleft(reversed(rest))
+                    self._pending_bytes += sum(map(_size, rest))
+                    if self._pending_bytes > self._buffer_limit:
+                        self._drop_oldest()
+                self._done.notify_all()
+            if rest:
+                return
+
+    def _write(self, batch: list[EventRecord]) -> list[EventRecord]:
+        """Store ``batch``; returns what is left to store later (the database is away)."""
+        for attempt in range(2):
             try:
                 with self._engine.begin() as connection:
                     self._insert.execute(connection, batch)
-                self.written += len(batch)
-                self.batches += 1
-                return
             except OperationalError as exc:
-                # Locked database or dropped connection: likely to pass, try again.
-                if attempt == _RETRIES:
-                    log.error(
-                        "event batch of %d failed %d times: %s",
-                        len(batch),
-                        attempt + 1,
-                        _brief(exc),
-                    )
-                    break
-                time.sleep(min(self._flush_interval, 1.0) * (attempt + 1))
+                # A locked database passes: one quick retry. Then it is an outage:
+                # connection refused or dropped, database stopped, disk full.
+                if attempt == 0 and self._away_since is None:
+                    time.sleep(min(self._flush_interval, 1.0))
+                    continue
+                self._went_away(exc, len(batch))
+                return batch
             except Exception as exc:
                 log.warning(
                     "event batch of %d failed (%s); storing one by one", len(batch), _brief(exc)
                 )
-                break
-        # One bad row must not cost the whole batch; a dead database costs it anyway.
+                return self._write_each(batch)
+            self._came_back()
+            self.written += len(batch)
+            self.batches += 1
+            return []
+        return batch  # not reached: the loop returns
+
+    def _write_each(self, batch: list[EventRecord]) -> list[EventRecord]:
+        """One bad row must not cost the whole batch."""
         failed = 0
-        for row in map(_as_row, batch):
+        for index, record in enumerate(batch):
             try:
                 with self._engine.begin() as connection:
-                    connection.execute(_EVENTS.insert(), [row])
+                    connection.execute(_EVENTS.insert(), [_as_row(record)])
                 self.written += 1
+            except OperationalError as exc:
+                self._went_away(exc, len(batch) - index)
+                self.errors += failed
+                return batch[index:]
             except Exception as exc:
                 failed += 1
                 if failed <= _LOGGED_FAILURES:
-                    log.error("event %s not stored: %s", row.get("uid"), _brief(exc))
+                    log.error("event %s not stored: %s", record.uid, _brief(exc))
         if failed > _LOGGED_FAILURES:
             log.error("%d more events of this batch not stored", failed - _LOGGED_FAILURES)
         self.errors += failed
         self.batches += 1
+        return []
 
-
-class BatchInsert:
-    """The event insert as one DB-API ``executemany`` with rows already in driver form.
-
-    This is the history writer's hot path and it shares a core with the relay:
-    SQLAlchemy's per-row parameter and type processing cost about as much as
-    SQLite's own work, so the batch is handed to the driver directly. Rows are
-    shaped exactly as the ``Event`` model's types would bind them (a test reads
-    them back through the model on both backends); single-row retries still go
-    through SQLAlchemy.
-    """
-
-    # The order rows are built in below; checked against EventRecord so a new
-    # field cannot silently land in the wrong column.
-    ORDER = (
-        "uid",
-        "type",
-        "how",
-        "time",
-        "start",
-        "stale",
-        "lat",
-        "lon",
-        "hae",
-        "access",
-        "caveat",
-        "releasable_to",
-        "banner",
-        "originator",
-        "sender",
-        "received_at",
-        "xml",
-    )
-
-    def __init__(self, dialect: Dialect) -> None:
-        if self.ORDER != _FIELDS:
-            raise RuntimeError("BatchInsert.ORDER no longer matches EventRecord's fields")
-        names = ", ".join(_FIELDS)
-        if dialect.paramstyle == "qmark":
-            marks = ", ".join("?" for _ in _FIELDS)
-        elif dialect.paramstyle in ("format", "pyformat"):
-            marks = ", ".join("%s" for _ in _FIELDS)
+    def _went_away(self, exc: Exception, count: int) -> None:
+        if self._away_since is None:
+            self._away_since = time.monotonic()
+            self._retry_delay = _RETRY_FIRST
+            self.outages += 1
+            log.error(
+                "database unavailable (%s): history is kept in memory (up to %d MiB, oldest "
+                "dropped beyond) and written when it is back; the relay goes on",
+                _brief(exc),
+                self._buffer_limit >> 20,
+            )
         else:
-            raise ValueError(f"no batch insert for paramstyle {dialect.paramstyle}")
-        self.sql = f"INSERT INTO {_EVENTS.name} ({names}) VALUES ({marks})"
-        # SQLite keeps naive UTC text in SQLAlchemy's format; PostgreSQL takes aware times.
-        self._naive_text = dialect.name == "sqlite"
-
-    def execute(self, connection: Connection, batch: list[EventRecord]) -> None:
-        time_of = _sqlite_times() if self._naive_text else _aware_time
-        rows = [
-            (
-                r.uid,
-                r.type,
-                r.how,
-                time_of(r.time),
-                time_of(r.start),
-                time_of(r.stale),
-                r.lat,
-                r.lon,
-                r.hae,
-                r.access,
-                r.caveat,
-                r.releasable_to,
-                r.banner,
-                r.originator,
-                r.sender,
-                time_of(r.received_at),
-                r.xml,
+            self._retry_delay = min(self._retry_delay * 2, _RETRY_MAX)
+            log.warning(
+                "database still unavailable after %.0f s (%s); %d events waiting",
+                time.monotonic() - self._away_since,
+                _brief(exc),
+                self.backlog + count,
             )
-            for r in batch
-        ]
-        connection.exec_driver_sql(self.sql, rows)
 
-
-def _sqlite_times() -> Callable[[datetime], str]:
-    """A converter to SQLite text that formats each distinct time of a batch once.
-
-    Formatting is most of a row's cost, and a batch repeats times: ``start`` is
-    usually ``time``, and an event-loop turn's events share ``received_at``.
-    """
-    texts: dict[datetime, str] = {}
-
-    def time_of(value: datetime) -> str:
-        text = texts.get(value)
-        if text is None:
-            text = texts[value] = _sqlite_time(value)
-        return text
-
-    return time_of
-
-
-def _sqlite_time(value: datetime) -> str:
-    """SQLAlchemy's SQLite DATETIME text (naive UTC), always with microseconds."""
-    if value.tzinfo is UTC:  # what the codecs produce: skip the conversion
-        return value.isoformat(" ", "microseconds")[:26]
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: pass a timezone-aware time")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _aware_time(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: pass a timezone-aware time")
-    return value
-
-
-def _brief(exc: Exception) -> str:
-    """The driver's one-line reason, without SQLAlchemy's statement and parameters."""
-    reason = getattr(exc, "orig", None) or exc
-    return f"{type(reason).__name__}: {str(reason).splitlines()[0] if str(reason) else ''}"
-
-
-class EventReader:
-    """Queries over stored events."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def history(
-        self,
-        uid: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 1000,
-    ) -> list[EventRecordRow]:
-        """Events by event time, oldest first; when more match, the newest ``limit``."""
-        if limit < 1:
-            return []
-        table = _EVENTS
-        query = select(table)
-        if uid is not None:
-            query = query.where(table.c.uid == uid)
-        if since is not None:
-            query = query.where(table.c.time >= since)
-        if until is not None:
-            query = query.where(table.c.time <= until)
-        query = query.order_by(table.c.time.desc(), table.c.id.desc()).limit(limit)
-        with self._engine.connect() as connection:
-            rows = [_from_row(row) for row in connection.execute(query)]
-        rows.reverse()
-        return rows
-
-    def latest_per_uid(self, not_stale_at: datetime) -> list[EventRecordRow]:
-        """The newest event of every uid, if that event is still fresh at ``not_stale_at``.
-
-        Starts from the stale index (few rows are fresh at any moment) and keeps a
-        candidate only if no newer event of its uid exists (the (uid, time) index),
-        so a uid whose newest event went stale does not resurrect an older one.
-        """
-        table = _EVENTS
-        newer = aliased(table)
-        query = (
-            select(table)
-            .where(table.c.stale > not_stale_at)
-            .where(
-                ~exists().where(
-                    and_(
-                        newer.c.uid == table.c.uid,
-                        or_(
-                            newer.c.time > table.c.time,
-                            and_(newer.c.time == table.c.time, newer.c.id > table.c.id),
-                        ),
-                    )
-                )
-            )
-            .order_by(table.c.time, table.c.id)
+    def _came_back(self) -> None:
+        if self._away_since is None:
+            return
+        log.warning(
+            "database available again after %.1f s: writing the %d buffered events",
+            time.monotonic() - self._away_since,
+            self.backlog,
         )
-        with self._engine.connect() as connection:
-            return [_from_row(row) for row in connection.execute(query)]
+        self._away_since = None
+        self._retry_delay = _RETRY_FIRST
 
-    def count(self) -> int:
-        with self._engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(_EVENTS)).scalar_one())
+    def _report_drops(self) -> None:
+        """Say what the outage bound cost, at most every few seconds (writer thread)."""
+        with self._lock:
+            new = self.dropped - self._dropped_logged
+            span, self._drop_span = self._drop_span, None
+            if not new:
+                return
+            self._dropped_logged = self.dropped
+        when = f" received {span[0].isoformat()} to {span[1].isoformat()}" if span else ""
+        log.error(
+            "history buffer full (%d MiB) while the database is away: %d oldest events "
+            "dropped%s (%d in total)",
+            self._buffer_limit >> 20,
+            new,
+            when,
+            self.dropped,
+        )
+
+    def _abandon(self) -> None:
+        """Shutting down with the database still away: count and log what is left."""
+        with self._lock:
+            left = list(self._pending)
+            self._pending.clear()
+            self._pending_bytes = 0
+            self.dropped += len(left)
+            self._processed += len(left)
+            self._done.notify_all()
+        if left:
+            log.error(
+                "stopping with the database unavailable: %d events not stored (received %s to %s)",
+                len(left),
+                left[0].received_at.isoformat(),
+                left[-1].received_at.isoformat(),
+            )

@@ -191,3 +191,55 @@ class ReadinessReportRow(Base):
     report: Mapped[str] = mapped_column(Text)  # ReadinessReport.to_dict() as JSON
 
     __table_args__ = (Index("ix_readiness_reports_unit_reported_at", "unit", "reported_at"),)
+
+
+FEDERATES_REVISION = "federates.revision"
+
+
+class FederateRow(Base):
+    """A federated peer server (issue 11), registered by an administrator.
+
+    The peer is known by its certificate's SHA-256 fingerprint (lower-case hex)
+    and is a principal for the guard: nation, clearance (its accreditation, in its
+    national scheme) and COIs. ``rules`` holds the sanitisation rules file as
+    validated by ``federate update --rules``; ``revision`` follows
+    ``federates.revision`` so a running server sees changes by polling.
+    """
+
+    __tablename__ = "federates"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    nation: Mapped[str] = mapped_column(String(3))
+    clearance: Mapped[str] = mapped_column(String)
+    cois: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, sorted
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    peer_cert: Mapped[str] = mapped_column(Text)  # PEM
+    peer_ca: Mapped[str] = mapped_column(Text)  # PEM
+    connect: Mapped[str | None] = mapped_column(String)  # HOST:PORT this server dials
+    rules: Mapped[str | None] = mapped_column(Text)  # the rules file's text
+    rules_name: Mapped[str | None] = mapped_column(String)  # its file name (TOML or YAML)
+    relay_from: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of federate names
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revision: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class FederationCursorRow(Base):
+    """How far the outbound stream to a federate got: the newest item handed to it.
+
+    ``sent_at`` is the ``received_at`` of that item's history row; after a
+    restart the link replays what is newer (less a safety window) and not stale.
+    """
+
+    __tablename__ = "federation_cursors"
+
+    federate: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# The TAK ecosystem's tables (issue 12) live in their own module; importing it here
+# puts them in Base.metadata wherever the schema is used (migrations, tests).
+from allied_c2.store import tak_models as _tak_models  # noqa: E402, F401

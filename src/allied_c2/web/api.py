@@ -6,27 +6,37 @@ decision for the caller and marks the response with the roll-up banner.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from allied_c2 import __version__
-from allied_c2.cot.errors import CotError
-from allied_c2.cot.xmlcodec import parse_xml
-from allied_c2.security.markings import Marking, MarkingError, marking_from_cot
+from allied_c2.server.history_views import visible_history
 from allied_c2.web.auth import CurrentPrincipal, runtime_of
+from allied_c2.web.c2sim import router as c2sim_router
+from allied_c2.web.chat import install as install_chat
+from allied_c2.web.chat import router as chat_router
+from allied_c2.web.federation import router as federation_router
+from allied_c2.web.guards import RequestGuard
+from allied_c2.web.health import router as ops_router
 from allied_c2.web.items import banner_of, item_json
+from allied_c2.web.markings import router as markings_router
+from allied_c2.web.markup import router as markup_router
 from allied_c2.web.marti import router as marti_router
-from allied_c2.web.metrics import metrics_text, registry_for
+from allied_c2.web.metrics import registry_for
 from allied_c2.web.readiness import router as readiness_router
+from allied_c2.web.replay import parse_time, picture_as_of
+from allied_c2.web.replay import router as replay_router
 from allied_c2.web.requests import router as requests_router
 from allied_c2.web.stream import principal_json
 from allied_c2.web.stream import router as stream_router
 from allied_c2.web.structure import router as structure_router
+from allied_c2.web.tak import tak_routers
 
 if TYPE_CHECKING:
     from allied_c2.app import Runtime
@@ -38,25 +48,18 @@ router = APIRouter(prefix="/api/v1")
 # threads, so they cannot see the picture while the relay is changing it.
 
 
-@router.get("/health")
-async def health(request: Request) -> dict[str, Any]:
-    runtime = runtime_of(request)
-    return {
-        "status": "ok",
-        "version": __version__,
-        "connections": len(runtime.service.connections),
-        "picture_items": len(runtime.hub.picture),
-    }
-
-
 @router.get("/whoami")
 async def whoami(principal: CurrentPrincipal) -> dict[str, Any]:
     return principal_json(principal)
 
 
 @router.get("/picture")
-async def picture(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def picture(
+    request: Request, principal: CurrentPrincipal, at: str | None = None
+) -> dict[str, Any]:
     runtime = runtime_of(request)
+    if at is not None:  # replay: the picture as it stood then, rebuilt from history
+        return await picture_as_of(runtime, principal, parse_time(at, "at"))
     entries = runtime.hub.releasable_picture(principal, datetime.now(UTC))
     return {
         "banner": banner_of([e.marking for e in entries], runtime.policy),
@@ -75,7 +78,7 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
 
 
 @router.get("/events")
-def events(
+async def events(
     request: Request,
     principal: CurrentPrincipal,
     uid: str | None = None,
@@ -84,29 +87,18 @@ def events(
     limit: int = Query(1000, ge=1, le=10000),
 ) -> dict[str, Any]:
     runtime = runtime_of(request)
-    rows = runtime.reader.history(
-        uid, _parse_time(since, "since"), _parse_time(until, "until"), limit
+    start, end = _parse_time(since, "since"), _parse_time(until, "until")
+    # Who the caller is for addressing is read on the event loop, beside the
+    # relay that updates it; the query and the parsing run in a worker thread.
+    reader = runtime.hub.reader_for(principal)
+    rows = await asyncio.to_thread(runtime.reader.history, uid, start, end, limit)
+    visible = await asyncio.to_thread(
+        visible_history, runtime.hub, rows, reader, runtime.config.max_event_bytes
     )
-    decide = runtime.hub.releases.decide
-    out: list[dict[str, Any]] = []
-    shown: list[Marking] = []
-    for row in rows:
-        try:
-            marking = marking_from_cot(
-                row.access,
-                row.caveat,
-                row.releasable_to,
-                runtime.policy,
-                default=runtime.hub.default_marking,
-            ).with_originator(row.originator)
-            if not decide(marking, principal).allowed:
-                continue
-            event = parse_xml(row.xml, max_bytes=runtime.config.max_event_bytes)
-        except (MarkingError, CotError):
-            continue  # never release what cannot be checked
-        shown.append(marking)
-        out.append(item_json(event, marking))
-    return {"banner": banner_of(shown, runtime.policy), "events": out}
+    return {
+        "banner": banner_of([marking for _, marking in visible], runtime.policy),
+        "events": [item_json(event, marking) for event, marking in visible],
+    }
 
 
 def create_api(runtime: Runtime) -> FastAPI:
@@ -121,16 +113,49 @@ def create_api(runtime: Runtime) -> FastAPI:
     app.include_router(router)
     app.include_router(stream_router)
     app.include_router(marti_router)  # what TAK clients ask a TAK server
+    for tak in tak_routers():  # channels, files, missions (issue 12): web/tak.py
+        app.include_router(tak)
+    app.include_router(markings_router)  # the page's banners are the server's roll-ups
+    # The web COP as a working tool (issue 15): chat, marking up the map, replay.
+    for working in (chat_router, markup_router, replay_router):
+        app.include_router(working)
+    install_chat(runtime)  # live chat to the web views, through the hub's outlet
     for alliance in (requests_router, readiness_router, structure_router):  # issue 4
         app.include_router(alliance)
-    registry = registry_for(runtime)
-
-    @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        return Response(metrics_text(registry), media_type="text/plain; version=0.0.4")
+    app.include_router(c2sim_router)  # C2SIM reports in and out (issue 10)
+    app.include_router(federation_router)  # links and federated contacts (issue 11)
+    # /api/v1/health (ready for all, counts for admins) and /metrics (admins): web/health.py
+    app.state.metrics_registry = registry_for(runtime)
+    app.include_router(ops_router)
+    # Bounded bodies and no unaudited actions, before any route sees a request (web/guards.py).
+    app.add_middleware(RequestGuard, runtime=runtime)
 
     _mount_static(app)
+    _document_refusals(app)
     return app
+
+
+def _document_refusals(app: FastAPI) -> None:
+    """Say in the OpenAPI document that a 422's ``detail`` may be a sentence.
+
+    FastAPI documents 422 as its own validation error (a list); the API's handlers
+    also refuse with one line of text (``HTTPException(422, "...")``), which a
+    schema-checking client (schemathesis, tests/reliability) would otherwise see as
+    a response that breaks its schema.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            schemas = document.get("components", {}).get("schemas", {})
+            error = schemas.get("HTTPValidationError", {}).get("properties", {})
+            if "detail" in error:
+                listed = error["detail"]
+                error["detail"] = {"anyOf": [{"type": "string"}, listed], "title": "Detail"}
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _mount_static(app: FastAPI) -> None:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from allied_c2.cot.drawing import shape_of
 from allied_c2.cot.event import CotEvent
+from allied_c2.security.display import marking_json
 from allied_c2.security.markings import Marking, rollup
 from allied_c2.security.policy import SecurityPolicy
 
-
-def marking_json(marking: Marking) -> dict[str, str]:
-    return {"banner": marking.banner(), "portion": marking.portion()}
+__all__ = ["banner_of", "item_json", "marking_json"]
 
 
 def item_json(event: CotEvent, marking: Marking) -> dict[str, Any]:
     item = event.to_dict()
     item["marking"] = marking_json(marking)
+    if event.type.startswith("u-d-"):
+        # Drawings carry their geometry (link points, circle rings) for the page to draw.
+        item["shape"] = shape_of(event)
     return item
 
 

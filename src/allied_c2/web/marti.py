@@ -2,9 +2,9 @@
 
 Clients ask for the server's version and the list of connected contacts; they
 work without these, but log errors and hide features. Only the read-only calls
-are answered here; mission sync and data packages are not offered (see README).
+are answered here; channels, files, missions and the rest are in web/marti_*.py.
 The contact list is filtered like everything else: a contact is listed only
-when the caller may see that contact's position.
+when the caller may see everything that contact sent this session.
 """
 
 from __future__ import annotations
@@ -32,10 +32,13 @@ def version() -> PlainTextResponse:
 
 @router.get("/version/config")
 def version_config(request: Request) -> dict[str, Any]:
+    # The official server's shape (TS VersionApi; tak-server-api.md §6): ATAK checks
+    # `type` and reads `data.version`.
     return {
-        "version": "2",
+        "version": "3",
         "type": "ServerConfig",
         "data": {"version": SERVER_VERSION, "api": "3", "hostname": request.url.hostname},
+        "messages": [],
         "nodeId": NODE_ID,
     }
 
@@ -45,15 +48,19 @@ async def client_end_points(request: Request, principal: CurrentPrincipal) -> di
     # async: it runs on the event loop, since it walks the relay's live connections
     runtime = runtime_of(request)
     hub = runtime.hub
-    decide = hub.releases.decide
+    reader = hub.reader_for(principal)
     now = datetime.now(UTC)
     contacts: list[dict[str, Any]] = []
     for peer in hub.peers():
         if peer.uid is None:
             continue
+        # A contact's existence is as sensitive as the most restrictive item it
+        # sent this session (never the default marking: fail closed).
+        marking = hub.contact_marking(peer)
+        if marking is None or not hub.audience.allows(marking, reader):
+            continue
         entry = hub.picture.get(peer.uid)
-        marking = entry.marking if entry is not None else hub.default_marking
-        if not decide(marking, principal).allowed:
+        if entry is not None and not hub.sees(entry, reader):
             continue
         last = entry.event.time if entry is not None else now
         contacts.append(

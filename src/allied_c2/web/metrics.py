@@ -1,11 +1,17 @@
-"""Prometheus metrics, read from the relay's plain counters at scrape time."""
+"""Prometheus metrics, read from the relay's plain counters at scrape time.
+
+Served to admins at ``/metrics`` on the HTTP(S) listeners (web/health.py) and,
+without credentials, on the loopback-only metrics listener (``--metrics``,
+web/serving.py). No FastAPI here: a relay-only node with a metrics listener
+loads uvicorn and this, not the web API.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest, make_asgi_app
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -78,6 +84,7 @@ class RelayCollector(Collector):
         yield GaugeMetricFamily(
             f"{PREFIX}_history_backlog", "Events waiting to be stored", value=rt.writer.backlog
         )
+        yield from _history_metrics(rt)
         hist = stats.latency
         cumulative = 0
         buckets: list[tuple[str, float]] = []
@@ -98,6 +105,62 @@ class RelayCollector(Collector):
         yield CounterMetricFamily(
             f"{PREFIX}_release_cache_misses", "Release decisions computed", value=cache.misses
         )
+        yield from _audit_metrics(rt)
+
+
+def _history_metrics(rt: Runtime) -> Iterator[Metric]:
+    # The database-away path (store/events.py, docs/reliability.md): what waits, what
+    # the outage bound cost, and whether the database answers right now.
+    writer = rt.writer
+    yield GaugeMetricFamily(
+        f"{PREFIX}_history_buffered_bytes",
+        "Bytes of history waiting in memory (bounded while the database is away)",
+        value=writer.buffered_bytes,
+    )
+    yield GaugeMetricFamily(
+        f"{PREFIX}_history_database_available",
+        "0 while history writes find the database away",
+        value=int(writer.available),
+    )
+    yield CounterMetricFamily(
+        f"{PREFIX}_history_written", "Events stored in the history", value=writer.written
+    )
+    yield CounterMetricFamily(
+        f"{PREFIX}_history_dropped",
+        "Events never stored: outage buffer full, or the database away at shutdown",
+        value=writer.dropped,
+    )
+    yield CounterMetricFamily(
+        f"{PREFIX}_history_errors", "Events the database refused (bad rows)", value=writer.errors
+    )
+    yield CounterMetricFamily(
+        f"{PREFIX}_history_outages", "Times the database went away", value=writer.outages
+    )
+
+
+def _audit_metrics(rt: Runtime) -> Iterator[Metric]:
+    audit = rt.audit
+    yield CounterMetricFamily(
+        f"{PREFIX}_audit_write_failures", "Audit appends that failed", value=audit.failed
+    )
+    yield CounterMetricFamily(
+        f"{PREFIX}_audit_dropped",
+        "Audit entries never written (queue full, or failing at shutdown)",
+        value=audit.dropped,
+    )
+    yield CounterMetricFamily(
+        f"{PREFIX}_audit_suppressed",
+        "Refusals not audited because of the per-principal/address rate limit",
+        value=audit.suppressed,
+    )
+    yield GaugeMetricFamily(
+        f"{PREFIX}_audit_pending", "Audit entries waiting to be written", value=audit.pending
+    )
+    yield GaugeMetricFamily(
+        f"{PREFIX}_audit_failing",
+        "1 while audit writes fail (audited actions are refused)",
+        value=int(audit.failing),
+    )
 
 
 def metrics_text(registry: CollectorRegistry) -> bytes:
@@ -108,3 +171,8 @@ def registry_for(runtime: Runtime) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(RelayCollector(runtime))
     return registry
+
+
+def metrics_app(runtime: Runtime) -> Any:
+    """The bare ASGI app of the loopback metrics listener (no FastAPI needed)."""
+    return make_asgi_app(registry=registry_for(runtime))

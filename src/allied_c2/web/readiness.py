@@ -11,7 +11,7 @@ from allied_c2.security.markings import Marking
 from allied_c2.server.request_rules import DecisionError
 from allied_c2.web.auth import CurrentPrincipal, runtime_of
 from allied_c2.web.items import banner_of
-from allied_c2.web.requests import _body
+from allied_c2.web.requests import RETRY_AFTER, _body, refuse_while_database_away
 
 if TYPE_CHECKING:
     from allied_c2.server.readiness import ReadinessService
@@ -44,12 +44,14 @@ async def list_readiness(
 async def post_readiness(
     request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any] | JSONResponse:
+    refuse_while_database_away(request)
     service = readiness_of(request)
     body = await _body(request)
     try:
         entry = service.post(principal, body)
     except DecisionError as exc:
-        return JSONResponse({"detail": exc.reason}, status_code=exc.status)
+        headers = RETRY_AFTER if exc.status == 503 else None
+        return JSONResponse({"detail": exc.reason}, status_code=exc.status, headers=headers)
     return service.report_json(entry)
 
 

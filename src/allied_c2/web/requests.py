@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from allied_c2.security.markings import Marking
+from allied_c2.server.decisions import DATABASE_UNAVAILABLE
 from allied_c2.server.request_rules import DecisionError
 from allied_c2.web.auth import CurrentPrincipal, runtime_of
 from allied_c2.web.items import banner_of
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from allied_c2.server.decisions import DecisionService
 
 router = APIRouter(prefix="/api/v1")
+# A 503 for a database that is away says when to try again (RFC 9110 §10.2.3).
+RETRY_AFTER = {"Retry-After": "5"}
 
 
 def decisions_of(request: Request) -> DecisionService:
@@ -28,6 +31,17 @@ def decisions_of(request: Request) -> DecisionService:
     if service is None:
         raise HTTPException(503, "decision requests are not enabled on this server")
     return service
+
+
+def refuse_while_database_away(request: Request) -> None:
+    """503 at once for a change while history writes find the database away.
+
+    The store would refuse it too (and the services answer 503 then), but asking a
+    database that is not there can take a connect timeout on the event loop.
+    """
+    writer = getattr(runtime_of(request), "writer", None)
+    if writer is not None and not writer.available:
+        raise HTTPException(503, DATABASE_UNAVAILABLE, headers=RETRY_AFTER)
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -41,7 +55,8 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 def _refused(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"detail": reason}, status_code=status)
+    headers = RETRY_AFTER if status == 503 else None
+    return JSONResponse({"detail": reason}, status_code=status, headers=headers)
 
 
 @router.get("/requests")
@@ -69,6 +84,7 @@ async def list_requests(
 async def submit_request(
     request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any] | JSONResponse:
+    refuse_while_database_away(request)
     service = decisions_of(request)
     body = await _body(request)
     try:
@@ -94,6 +110,7 @@ async def get_request(
 async def act_on_request(
     rid: str, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any] | JSONResponse:
+    refuse_while_database_away(request)
     service = decisions_of(request)
     body = await _body(request)
     try:

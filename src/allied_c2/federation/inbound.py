@@ -1,0 +1,61 @@
+"""What a federate sends us, into the hub (I/O edge, called by the listener and dialer).
+
+Each message first goes through the link's state machine (loops, hop limits,
+duplicates, contacts; link.py). An event is then ingested as the federate's
+principal: ``Hub.ingest`` records the peer's nation as originator whatever the
+item claims (provenance, a detail element: nothing in the item can make it
+another nation's), refuses an invalid marking or one above the accreditation
+(logged and audited by the hub, counted on the link), and routes the rest like
+any local item. A report older than, or the same as, what the picture holds
+for its uid is dropped: a resend after a drop must not move a unit back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from allied_c2.cot.special import keeps_in_picture
+from allied_c2.federation.link import Discard, InContact, InEvent
+from allied_c2.federation.proto import fig_pb2
+from allied_c2.server.peers import Refusal
+
+if TYPE_CHECKING:
+    from allied_c2.federation.service import FederationService, Member
+
+log = logging.getLogger("allied_c2.federation")
+
+
+def receive(service: FederationService, member: Member, message: fig_pb2.FederatedEvent) -> None:
+    hub, now = service.hub, service.now()
+    result = member.link.receive(message, now)
+    if isinstance(result, Discard):
+        if result.reason != "duplicate":
+            log.info("federate %s: discarded (%s): %s", member.name, result.reason, result.detail)
+        return
+    via = f"federation:{member.name}@{member.link.peer_address or '?'}"
+    if isinstance(result, InContact):
+        if not result.deleted:
+            service.contacts.seen(member.name, result.uid, result.callsign, now)
+            return
+        service.contacts.gone(member.name, result.uid)
+        if result.notice is not None:
+            hub.ingest(None, member.principal, result.notice, now, via=via)
+            hub.wake()
+        return
+    assert isinstance(result, InEvent)
+    event = result.event
+    entry = hub.picture.get(event.uid)
+    if entry is not None and keeps_in_picture(event) and entry.event.time >= event.time:
+        member.link.stats.discarded_in["outdated"] += 1
+        return
+    if event.type.startswith("a-") and event.endpoint and event.callsign:
+        service.contacts.seen(member.name, event.uid, event.callsign, now)
+    if not hub.ingest(None, member.principal, event, now, via=via):
+        # Refused, logged and audited by the hub; which of its two checks said no:
+        try:
+            hub.resolve_marking(event, member.principal)
+            member.link.refused("send_not_permitted")
+        except Refusal:
+            member.link.refused("bad_marking")
+    hub.wake()

@@ -1,0 +1,1 @@
+"""Generated protobuf modules for TAK federation v2 (see generate.sh)."""

@@ -1,0 +1,54 @@
+"""Building the federation service for a server (called from app.py).
+
+Federation runs when the server listens for federates (``--federation``) or has
+registered federates to dial; otherwise grpcio is never imported. A first start
+creates the federation certificate from the server's CA, as the TLS listeners
+create the CA (an encrypted CA key needs ``allied-c2 federate cert`` first).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+
+from allied_c2.config import Config
+from allied_c2.server.hub import Hub
+from allied_c2.server.peers import AuditSink
+from allied_c2.store.federates import FederateStore
+
+if TYPE_CHECKING:
+    from allied_c2.federation.certs import FederationIdentity
+    from allied_c2.federation.service import FederationService
+
+log = logging.getLogger("allied_c2.federation")
+
+
+def ensure_identity(config: Config) -> FederationIdentity:
+    from allied_c2.federation.certs import (
+        FederationPaths,
+        issue_federation_certificate,
+        load_identity,
+    )
+    from allied_c2.pki.authority import CertificateAuthority, PkiPaths, init_ca
+
+    if not FederationPaths.under(config.data_dir).exists():
+        pki = PkiPaths.under(config.data_dir)
+        if not pki.ca_exists():
+            init_ca(config.data_dir)
+            log.info("created the server CA in %s", pki.directory)
+        issue_federation_certificate(config.data_dir, CertificateAuthority.load(pki))
+        log.info("issued this server's federation certificate in %s", pki.directory)
+    return load_identity(config.data_dir)
+
+
+def build_federation(
+    config: Config, hub: Hub, engine: Engine, audit: AuditSink | None
+) -> FederationService | None:
+    store = FederateStore(engine)
+    if config.federation is None and not store.list():
+        return None
+    from allied_c2.federation.service import FederationService
+
+    return FederationService(hub, store, audit, ensure_identity(config), config)
