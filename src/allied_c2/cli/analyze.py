@@ -260,7 +260,7 @@ def sweep_command(
             TextColumn("sweeping"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("periods"),
+            TextColumn("cell-periods"),
             TimeElapsedColumn(),
             console=console,
         ) as progress:
