@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.target import LOADGEN_CORE, ROOT, two_cores
+from bench.child import measure_in_child
 
 RECEIVERS = 100
 GROUPS = 10
@@ -119,31 +117,9 @@ def _measure(events: int) -> dict[str, Any]:
 
 
 async def measure(events: int = EVENTS, timeout_s: float = 300.0) -> dict[str, Any]:
-    """Run :func:`_measure` in a child process (killed if this is cancelled)."""
+    """Run :func:`_measure` in a child process on the load generator's core."""
     code = f"import json, bench.groups as g; print(json.dumps(g._measure({events})))"
-    pin = two_cores()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        code,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-        preexec_fn=(lambda: os.sched_setaffinity(0, {LOADGEN_CORE})) if pin else None,
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
-    except TimeoutError:
-        return {"skipped": f"groups fan-out took longer than {timeout_s:.0f} s"}
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    if proc.returncode != 0:
-        tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        return {"skipped": f"groups fan-out failed: {tail[0]}"}
-    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
-    return result
+    return await measure_in_child(code, "groups fan-out", timeout_s)
 
 
 if __name__ == "__main__":

@@ -218,6 +218,34 @@ TARGETS += (
     ),
 )
 
+# Issue 11: the federation guard on one core and latency across a link (bench/federation.py).
+TARGETS += (
+    Target(
+        "federation_guard_items_per_s",
+        "federation: guard items/s, one core, no rules",
+        "≥ 100,000",
+        "federation",
+        lambda r: _get(r, "guard", "no_rules", "items_per_s"),
+        lambda v, r: v >= 100_000,
+    ),
+    Target(
+        "federation_guard_coarsen_items_per_s",
+        "federation: guard items/s, one core, 1 km coarsening",
+        "≥ 30,000",
+        "federation",
+        lambda r: _get(r, "guard", "coarsen_1km", "items_per_s"),
+        lambda v, r: v >= 30_000,
+    ),
+    Target(
+        "federation_p99_ms",
+        "federation: client → peer's client p99 (ms), medium load",
+        "≤ 10",
+        "federation",
+        lambda r: _get(r, "end_to_end", "latency_ms", "p99"),
+        lambda v, r: v <= 10.0,
+    ),
+)
+
 
 def saturation_ratio(
     results: dict[str, Any], reference: str = RAW, scenario: str = "saturation"
@@ -314,6 +342,18 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
             "pass": None if sim is None else sim >= 50_000,
         }
     )
+    source = _get(results, "scenarios", "simulation", "source_engine", "min_requests_per_s")
+    if source is not None:
+        ratio = _get(results, "scenarios", "simulation", "compiled_over_source")
+        rows.append(
+            {
+                "key": "simulated_requests_per_s_source",
+                "what": f"simulator, engine.py not compiled (mypyc build: {ratio}× this)",
+                "target": "",
+                "measured": {ALLIED: source},
+                "pass": None,
+            }
+        )
     sweep = _get(results, "scenarios", "simulation", "sweep", "requests_per_s")
     rows.append(
         {

@@ -29,7 +29,7 @@ from typing import Any
 
 import uvloop
 
-from bench import browser, groups, report, scenarios, simrate
+from bench import browser, cluster, federation, groups, report, scenarios, simrate
 from bench.report import ALLIED, RAW, RAW_PER_EVENT, TAKY
 from bench.taky import ensure_taky, start_taky, taky_version
 from bench.target import (
@@ -47,7 +47,19 @@ from bench.target import (
     two_cores,
 )
 
-SCENARIOS = ("medium", "saturation", "idle", "simulation", "groups", "tls", "proto", "browser")
+SCENARIOS = (
+    "medium",
+    "saturation",
+    "idle",
+    "simulation",
+    "groups",
+    "tls",
+    "proto",
+    "browser",
+    "federation",
+    "cluster",
+)
+report.TARGETS += cluster.TARGETS  # issue 13's rows (bench/cluster.py)
 SMOKE = scenarios.Scale(
     medium_senders=5,
     medium_receivers=5,
@@ -242,6 +254,16 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         bench.results["scenarios"]["groups"] = await groups.measure()
     if "browser" in only:  # issue 15: the web COP at 5,000 tracks, in chromium
         await bench.step("browser", ALLIED, browser.scenario, starter(browser.start_server))
+    if "federation" in only:  # issue 11: the guard on one core, latency across a link
+        print("· federation: guard items/s and latency across a link …", flush=True)
+        fed = await federation.measure(out / "runs" / "federation")
+        bench.results["scenarios"]["federation"] = {ALLIED: fed}
+    if "cluster" in only:  # issue 13: CPU per delivery on 1 node and 2, latency across nodes
+        print("· cluster: CPU per delivery on 1 and 2 nodes, latency across nodes …", flush=True)
+        row = await cluster.measure(out / "runs" / "cluster")
+        bench.results["scenarios"]["cluster"] = {ALLIED: row}
+        if "skipped" in row:
+            bench.note(f"cluster skipped: {row['skipped']}")
     bench.results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     bench.save()
     return bench.results

@@ -16,11 +16,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-import os
-import sys
 from typing import Any
 
-from bench.target import LOADGEN_CORE, ROOT, two_cores
+from bench.child import measure_in_child
+from bench.target import ROOT
 
 SCENARIOS = ("alliance-2024.yaml", "alliance-jfhq.yaml", "trilateral-hadr.yaml")
 REQUESTS = 20_000
@@ -50,7 +49,9 @@ def _measure(requests: int) -> dict[str, Any]:
         except Exception as exc:  # a broken scenario skips its row, not the benchmark
             rows[name] = {"skipped": f"{exc.__class__.__name__}: {exc}"}
     rates = [r["requests_per_s"] for r in rows.values() if "requests_per_s" in r]
+    build = getattr(importlib.import_module("allied_c2.analysis"), "ENGINE_BUILD", "source")
     return {
+        "engine": build,
         "scenarios": rows,
         "min_requests_per_s": min(rates) if rates else None,
         "sweep": _measure_sweep(),
@@ -86,31 +87,24 @@ def _measure_sweep() -> dict[str, Any]:
     }
 
 
-async def measure(requests: int = REQUESTS, timeout_s: float = 300.0) -> dict[str, Any]:
-    """Run :func:`_measure` in a child process (killed if this is cancelled)."""
+async def _child(requests: int, timeout_s: float, env: dict[str, str]) -> dict[str, Any]:
     code = f"import json, bench.simrate as s; print(json.dumps(s._measure({requests})))"
-    pin = two_cores()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        code,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-        preexec_fn=(lambda: os.sched_setaffinity(0, {LOADGEN_CORE})) if pin else None,
-    )
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
-    except TimeoutError:
-        return {"skipped": f"simulation took longer than {timeout_s:.0f} s"}
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    if proc.returncode != 0:
-        tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        return {"skipped": f"simulation failed: {tail[0]}"}
-    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return await measure_in_child(code, "simulation", timeout_s, env)
+
+
+async def measure(requests: int = REQUESTS, timeout_s: float = 300.0) -> dict[str, Any]:
+    """The shipped build (mypyc where `make setup` could compile), then the source in the
+    same run: the ratio is what the compilation buys (analysis/engine_build.py)."""
+    result = await _child(requests, timeout_s, {})
+    if result.get("engine", "").startswith("compiled"):
+        source = await _child(requests, timeout_s, {"ALLIED_C2_ENGINE": "source"})
+        result["source_engine"] = {
+            k: source.get(k) for k in ("engine", "min_requests_per_s", "scenarios", "skipped")
+        }
+        if source.get("min_requests_per_s") and result.get("min_requests_per_s"):
+            result["compiled_over_source"] = round(
+                result["min_requests_per_s"] / source["min_requests_per_s"], 2
+            )
     return result
 
 

@@ -9,6 +9,7 @@ import { ChatPanel } from "./chat";
 import { DetailsPanel, itemMarking } from "./details";
 import { h } from "./dom";
 import { DrawTools } from "./draw";
+import { FederationPanel } from "./federation";
 import { Filters } from "./filters";
 import { followUser, orgLabel, t } from "./i18n";
 import type { Key } from "./i18n";
@@ -30,13 +31,17 @@ import { commandIds, normaliseStructure } from "./structure";
 import { CommandTree } from "./tree";
 import type { DecisionRequest, Item, Marking, Organisation, StreamMessage, Structure } from "./types";
 
-type Tab = "tree" | "requests" | "readiness" | "chat" | "packages";
+// A view in the URL, as the map writes it: #zoom/lat/lon.
+const VIEW_HASH = /^#[\d.]+\/-?[\d.]+\/-?[\d.]+/;
+
+type Tab = "tree" | "requests" | "readiness" | "chat" | "packages" | "federation";
 const TABS: { id: Tab; title: Key }[] = [
   { id: "tree", title: "tab.tree" },
   { id: "requests", title: "tab.requests" },
   { id: "readiness", title: "tab.readiness" },
   { id: "chat", title: "tab.chat" },
   { id: "packages", title: "tab.packages" },
+  { id: "federation", title: "tab.federation" }, // admins only (isAdmin)
 ];
 
 export class App {
@@ -63,6 +68,7 @@ export class App {
   private readonly readiness: ReadinessDashboard;
   private readonly chat: ChatPanel;
   private readonly packages: PackagesPanel;
+  private readonly federation = new FederationPanel();
   private readonly session: Session;
   private readonly stream: Stream;
   private readonly draw: DrawTools;
@@ -76,6 +82,9 @@ export class App {
   private readinessTimer = 0;
   private requestsTimer = 0;
   private fitted = false;
+  // Whether the URL named a view (#zoom/lat/lon) when the page was opened: then the page
+  // keeps it. Read before the map exists, because the map writes its own view there.
+  private readonly namedView = VIEW_HASH.test(location.hash);
   private helloKey: string | null = null;
 
   constructor(root: HTMLElement) {
@@ -174,7 +183,10 @@ export class App {
       ),
       this.bannerBottom,
     );
+    this.tabButtons.get("federation")?.toggleAttribute("hidden", true); // until an admin signs in
     this.map.resize(); // the map was made before its container was on the page
+    // ...so its first framing was for an empty container: frame the theatre again.
+    if (!this.namedView) this.map.fitBounds(REGION, { padding: 10, duration: 0 });
     this.show("tree");
     this.tick();
     window.setInterval(() => this.tick(), 1000);
@@ -200,6 +212,12 @@ export class App {
     this.draw.resetMarkings();
     const callsign = this.session.principal?.callsign;
     if (callsign) followUser(callsign);
+    // The federation links are an administrator's view (the API answers admins only).
+    const admin = this.session.principal?.roles?.includes("admin") ?? false;
+    this.tabButtons.get("federation")?.toggleAttribute("hidden", !admin);
+    if (!admin && this.tab === "federation") this.show("tree");
+    // Whom the live picture is filtered for: set by the new stream's hello (tests wait for it).
+    delete this.status.dataset.principal;
     this.stream.open(token);
     await Promise.all([this.loadStructure(), this.loadRequests(), this.chat.load()]);
     await this.readiness.load();
@@ -249,8 +267,8 @@ export class App {
         if (!this.replay.replaying) this.picture.replaceAll(message.items, now);
         if (!this.fitted) {
           this.fitted = true;
-          // The initial view fits what this user can see (unless the URL names a view).
-          if (!/^#[\d.]+\/-?[\d.]+\/-?[\d.]+/.test(location.hash)) this.picture.fit(REGION);
+          // The initial view fits what this user can see (unless the URL named a view).
+          if (!this.namedView) this.picture.fit(REGION);
         }
         break;
       case "item":
@@ -258,6 +276,7 @@ export class App {
         const items = message.kind === "item" ? [message.item] : message.items;
         for (const item of items) this.live.set(item.uid, item);
         if (!this.replay.replaying) this.picture.upsertMany(items, now);
+        if (message.kind === "items" && message.seq !== undefined) this.stream.ack(message.seq);
         break;
       }
       case "remove":
@@ -280,6 +299,7 @@ export class App {
         this.readinessTimer = window.setTimeout(() => void this.readiness.load(), 1000);
         break;
       case "hello": {
+        this.status.dataset.principal = message.principal.callsign;
         // A second hello on the same socket means the directory changed the principal
         // (clearance, nation, COIs): the snapshot that follows re-filters the map, and
         // the panels are fetched again.
@@ -336,8 +356,10 @@ export class App {
       button.classList.toggle("active", id === tab);
       button.setAttribute("aria-selected", String(id === tab));
     }
-    const panels = { tree: this.tree.el, requests: this.board.el, readiness: this.readiness.el, chat: this.chat.el, packages: this.packages.el };
+    const panels = { tree: this.tree.el, requests: this.board.el, readiness: this.readiness.el, chat: this.chat.el, packages: this.packages.el, federation: this.federation.el };
     this.panelBody.replaceChildren(panels[tab]);
+    if (tab === "federation") this.federation.start();
+    else this.federation.stop();
     if (tab === "readiness") void this.readiness.load();
     if (tab === "packages") void this.packages.load();
     this.updateBanner();
@@ -349,6 +371,7 @@ export class App {
     if (this.tab === "requests") return this.board.all.map((r) => r.marking);
     if (this.tab === "chat") return this.chat.markings;
     if (this.tab === "packages") return this.packages.markings;
+    if (this.tab === "federation") return []; // link counters: the API marks nothing there
     return this.readiness.markings;
   }
 

@@ -160,7 +160,7 @@ export class ChatPanel {
                 {},
                 h("span", { class: `portion tiny ${markingClass(m.marking)}`, "data-testid": "chat-portion", translate: "no" }, portionOf(m.marking)),
                 h("span", { class: "chat-sender", translate: "no" }, m.sender ?? "—"),
-                h("time", { class: "chat-time", datetime: m.time }, stamp(m.time)),
+                h("time", { class: "chat-time", datetime: m.time, translate: "no" }, stamp(m.time)),
               ),
               h("div", { class: "chat-body", translate: "no" }, m.text),
             ),

@@ -16,6 +16,7 @@ const AFFILIATIONS: { id: string; key: Key }[] = [
   { id: "other", key: "aff.other" },
 ];
 const NATIONS = ["USA", "JPN", "PHL", "other"];
+const NATION_NAMES: Record<string, Key> = { USA: "nation.USA", JPN: "nation.JPN", PHL: "nation.PHL", other: "filter.othernation" };
 const CLASSES: { id: string; key: Key }[] = [
   { id: "mk-u", key: "class.u" },
   { id: "mk-cui", key: "class.cui" },
@@ -59,7 +60,7 @@ export class Filters {
         "div",
         { class: "filter-body" },
         group("affiliation", "filter.affiliation", AFFILIATIONS.map((a) => ({ id: a.id, label: t(a.key) }))),
-        group("nation", "filter.nation", NATIONS.map((n) => ({ id: n, label: n === "other" ? t("filter.othernation") : n }))),
+        group("nation", "filter.nation", NATIONS.map((n) => ({ id: n, label: t(NATION_NAMES[n] ?? "filter.othernation") }))),
         group("class", "filter.marking", CLASSES.map((c) => ({ id: c.id, label: t(c.key) }))),
       ),
     );

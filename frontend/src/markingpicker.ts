@@ -31,6 +31,7 @@ export function forgetAllowedMarkings(): void {
 
 export class MarkingPicker {
   readonly el: HTMLSelectElement;
+  private generation = 0;
 
   constructor(testid: string) {
     this.el = h("select", { class: "marking-picker", "data-testid": testid, "aria-label": t("marking.picker") });
@@ -49,8 +50,12 @@ export class MarkingPicker {
   }
 
   async load(selected?: string | null): Promise<void> {
+    // A sign-in asks again: an answer for the previous principal that arrives late
+    // must not replace the new one's list.
+    const generation = ++this.generation;
     try {
       const allowed = await allowedMarkings();
+      if (generation !== this.generation) return;
       this.el.replaceChildren(
         ...allowed.markings.map((m) => h("option", { value: m.banner, class: markingClass(m), translate: "no" }, m.banner)),
       );
@@ -58,6 +63,7 @@ export class MarkingPicker {
       if (selected && this.el.value !== selected) this.el.value = allowed.default?.banner ?? "";
       this.el.disabled = allowed.markings.length === 0;
     } catch {
+      if (generation !== this.generation) return;
       this.el.replaceChildren(h("option", { value: "" }, t("marking.unavailable")));
       this.el.disabled = true;
     }

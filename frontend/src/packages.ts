@@ -57,7 +57,14 @@ export class PackagesPanel {
     private readonly me: () => Principal | null,
     private readonly onChange: () => void,
   ) {
-    this.file = h("input", { type: "file", "data-testid": "package-file", "aria-label": t("packages.file") });
+    // The browser's own file button speaks the browser's language, not the page's: it is
+    // hidden inside a label of ours, with the chosen file's name beside it.
+    this.file = h("input", { type: "file", class: "file-input", "data-testid": "package-file", "aria-label": t("packages.file") });
+    const chosenName = h("span", { class: "file-name", translate: "no" }, t("packages.nofile"));
+    this.file.addEventListener("change", () => {
+      chosenName.textContent = this.file.files?.[0]?.name ?? t("packages.nofile");
+    });
+    const picker = h("label", { class: "file-pick" }, this.file, h("span", { class: "file-button" }, t("packages.pick")), chosenName);
     this.tool = h(
       "select",
       { "data-testid": "package-tool", "aria-label": t("packages.tool") },
@@ -67,7 +74,7 @@ export class PackagesPanel {
     const form = h(
       "form",
       { class: "packages-upload" },
-      this.file,
+      picker,
       h("label", { class: "field" }, h("span", {}, t("packages.marking")), this.picker.el),
       h("label", { class: "field" }, h("span", {}, t("packages.tool")), this.tool),
       h("button", { type: "submit", "data-testid": "package-upload" }, t("packages.upload")),
@@ -144,6 +151,7 @@ export class PackagesPanel {
       return;
     }
     this.file.value = "";
+    this.file.dispatchEvent(new Event("change")); // the name beside it goes too
     await this.load();
   }
 

@@ -5,7 +5,7 @@
 // Updates are applied at most every FLUSH_MS, in an animation frame; items fade in the last 20 % of
 // their life and leave once stale. Drawings (u-d-…) are drawn from their `shape`.
 
-import type { FeatureCollection, LineString, Point, Polygon } from "geojson";
+import type { Feature, FeatureCollection, LineString, Point, Polygon } from "geojson";
 import maplibregl from "maplibre-gl";
 import type { GeoJSONSource } from "maplibre-gl";
 import { isDrawing, pointFeature, shapeFeatures } from "./features";
@@ -21,7 +21,10 @@ export { drawSymbol } from "./symbols";
 const FADE_SHARE = 0.2;
 export const LABEL_MIN_ZOOM = 5;
 const CLUSTER_MAX_ZOOM = 7;
-const FLUSH_MS = 100;
+const FLUSH_MS = 66; // about four frames
+const NOTIFY_MS = 250;
+const CYCLE_SHARE = 2;
+const MAX_WAIT_MS = 1000; // for the previous update to be tiled, before the next
 const TRACKS = "tracks";
 const SHAPES = "shapes";
 export const ICON_LAYER = "track-icons";
@@ -31,6 +34,7 @@ const CLUSTER_LAYER = "track-clusters";
 interface Entry {
   item: Item;
   fading: boolean;
+  point?: Feature<Point, PointProps>; // built once per report (or fade change)
 }
 
 const EMPTY: FeatureCollection = { type: "FeatureCollection", features: [] };
@@ -43,6 +47,10 @@ export class Picture {
   private selected: string | null = null;
   private frame = 0;
   private lastFlush = 0;
+  private cycle = 0; // ms from setData to the frame that shows it (moving average)
+  private drawing = false; // a setData not yet on screen
+  private notifyTimer = 0;
+  private lastNotify = 0;
   private ready = false;
   private filter: (item: Item) => boolean = () => true;
   private fresh: Item[] = []; // updated since the last frame (measured by paintHook)
@@ -130,6 +138,7 @@ export class Picture {
       const fading = stale - now <= Math.max(stale - born, 1) * FADE_SHARE;
       if (fading !== entry.fading) {
         entry.fading = fading;
+        entry.point = undefined;
         changed = true;
       }
     }
@@ -145,8 +154,10 @@ export class Picture {
     }
     const bounds = new maplibregl.LngLatBounds();
     for (const item of shown) bounds.extend([item.lon, item.lat]);
-    // No closer than a theatre view: one item alone is shown with its surroundings.
-    this.map.fitBounds(bounds, { padding: 80, maxZoom: 6, duration: 0 });
+    // Centred on what is shown and zoomed out enough for all of it, but no closer than
+    // the theatre (the fallback's zoom): a few items close together keep their context.
+    const theatre = this.map.cameraForBounds(fallback, { padding: 10 })?.zoom;
+    this.map.fitBounds(bounds, { padding: 80, maxZoom: theatre ?? 6, duration: 0 });
   }
 
   private place(item: Item, now: number): void {
@@ -163,26 +174,51 @@ export class Picture {
   }
 
   private changed(): void {
-    this.onChange();
+    this.notify();
     if (this.frame) return;
     // At most one setData per FLUSH_MS: re-tiling and clustering thousands of points is
-    // the map's costliest step, and a track reporting once a second needs no more.
-    const wait = Math.max(0, this.lastFlush + FLUSH_MS - performance.now());
+    // the map's costliest step, and a track reporting once a second needs no more. On a
+    // machine where one update takes longer than that to reach the screen, the page
+    // updates at most every CYCLE_SHARE such cycles, so that it still answers (panning,
+    // clicks, the stream) between them instead of drawing all the time.
+    const every = Math.max(FLUSH_MS, this.cycle * CYCLE_SHARE);
+    const wait = Math.max(0, this.lastFlush + every - performance.now());
     this.frame = window.setTimeout(() => requestAnimationFrame(() => this.flush()), wait);
+  }
+
+  /** Tell the page (banner, counts, details) at most every NOTIFY_MS: with thousands of
+   * tracks reporting, rolling up their markings per update would cost the frames. */
+  private notify(): void {
+    if (this.notifyTimer) return;
+    const wait = Math.max(0, this.lastNotify + NOTIFY_MS - performance.now());
+    this.notifyTimer = window.setTimeout(() => {
+      this.notifyTimer = 0;
+      this.lastNotify = performance.now();
+      this.onChange();
+    }, wait);
   }
 
   /** One setData per source per frame, however many updates arrived. */
   private flush(): void {
     this.frame = 0;
-    this.lastFlush = performance.now();
     if (!this.ready) return;
+    if (!this.map.isSourceLoaded(TRACKS) && performance.now() - this.lastFlush < MAX_WAIT_MS) {
+      // The last update is still being tiled or drawn: wait for it rather than queue
+      // another behind it (on a slow machine the backlog, not the map, would grow).
+      this.frame = window.setTimeout(() => requestAnimationFrame(() => this.flush()), FLUSH_MS / 2);
+      return;
+    }
+    this.lastFlush = performance.now();
+    this.drawing = true;
     const points: FeatureCollection<Point, PointProps> = { type: "FeatureCollection", features: [] };
     const shapes: FeatureCollection<LineString | Polygon, ShapeProps> = { type: "FeatureCollection", features: [] };
     const shown: Item[] = [];
-    for (const { item, fading } of this.entries.values()) {
+    for (const entry of this.entries.values()) {
+      const item = entry.item;
       if (!this.filter(item)) continue;
       shown.push(item);
-      points.features.push(pointFeature(item, fading));
+      entry.point ??= pointFeature(item, entry.fading);
+      points.features.push(entry.point);
       if (isDrawing(item)) shapes.features.push(...shapeFeatures(item));
     }
     (this.map.getSource(TRACKS) as GeoJSONSource).setData(points);
@@ -303,15 +339,34 @@ export class Picture {
     this.changed();
   }
 
-  /** Zoom in until the cluster comes apart (maplibre's own expansion zoom). */
+  /** Zoom in until the cluster comes apart (maplibre's own expansion zoom). Tracks move
+   * and the clusters are made again with every update, so the id may be gone by now: the
+   * cluster drawn at that place now is expanded, else that id, else the map zooms in. */
   private async expand(id: number, at: [number, number]): Promise<void> {
-    const zoom = await (this.map.getSource(TRACKS) as GeoJSONSource).getClusterExpansionZoom(id);
-    this.map.easeTo({ center: at, zoom: zoom + 0.5 });
+    const source = this.map.getSource(TRACKS) as GeoJSONSource;
+    const here = this.map.queryRenderedFeatures(this.map.project(at), { layers: [CLUSTER_LAYER] });
+    const ids = [...here.map((f) => f.properties?.cluster_id as number | undefined), id];
+    let zoom = Math.min(this.map.getZoom() + 2, CLUSTER_MAX_ZOOM + 1);
+    for (const candidate of ids) {
+      if (candidate === undefined) continue;
+      try {
+        zoom = (await source.getClusterExpansionZoom(candidate)) + 0.5;
+        break;
+      } catch {
+        // not a cluster of the current data: try the next
+      }
+    }
+    this.map.easeTo({ center: at, zoom: Math.max(zoom, this.map.getZoom() + 0.5), duration: 300 });
   }
 
   private painted(): void {
-    if (!this.paintHook || !this.applied.length) return;
     if (!this.map.isSourceLoaded(TRACKS)) return;
+    if (this.drawing) {
+      this.drawing = false;
+      const took = performance.now() - this.lastFlush;
+      this.cycle = this.cycle ? 0.8 * this.cycle + 0.2 * took : took;
+    }
+    if (!this.paintHook || !this.applied.length) return;
     const items = this.applied;
     this.applied = [];
     const hook = this.paintHook;

@@ -4,8 +4,17 @@
 
 import { h } from "./dom";
 import { lang, setLang, t } from "./i18n";
-import type { Lang } from "./i18n";
+import type { Key, Lang } from "./i18n";
 import { setZone, zone, ZONES } from "./time";
+
+const ZONE_NAMES: Record<string, Key> = {
+  local: "prefs.localzone",
+  UTC: "zone.utc",
+  "Asia/Tokyo": "zone.tokyo",
+  "Asia/Manila": "zone.manila",
+  "Pacific/Honolulu": "zone.honolulu",
+  "America/New_York": "zone.newyork",
+};
 
 export function preferences(callsign: () => string | null, onZone: () => void): HTMLElement {
   const language = h(
@@ -19,7 +28,7 @@ export function preferences(callsign: () => string | null, onZone: () => void): 
   const zones = h(
     "select",
     { class: "pref", "data-testid": "zone-select", "aria-label": t("prefs.zone") },
-    ZONES.map((z) => h("option", { value: z }, z === "local" ? t("prefs.localzone") : z)),
+    ZONES.map((z) => h("option", { value: z }, t(ZONE_NAMES[z] ?? "prefs.localzone"))),
   );
   zones.value = zone();
   zones.addEventListener("change", () => {

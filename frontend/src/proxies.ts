@@ -84,14 +84,18 @@ export class Proxies {
       const at = (feature.geometry as Point).coordinates as [number, number];
       let el = this.clusters.get(String(id));
       if (!el) {
-        el = h("button", { class: "cluster", "data-testid": `cluster-${id}` });
-        el.addEventListener("click", (event) => {
+        const button = h("button", { class: "cluster", "data-testid": `cluster-${id}` });
+        // Where the cluster is now (it follows the tracks), read when it is clicked.
+        button.addEventListener("click", (event) => {
           event.stopPropagation();
-          this.onCluster(id, at);
+          this.onCluster(id, [Number(button.dataset.lon), Number(button.dataset.lat)]);
         });
+        el = button;
         this.clusters.set(String(id), el);
         this.layer.append(el);
       }
+      el.dataset.lon = String(at[0]);
+      el.dataset.lat = String(at[1]);
       const count = props.point_count ?? 0;
       el.dataset.count = String(count);
       el.setAttribute("aria-label", t("map.cluster", { n: count }));
@@ -143,7 +147,7 @@ export class Proxies {
   }
 
   private symbolProxy(uid: string): HTMLButtonElement {
-    const el = h("button", { class: "symbol", "data-testid": `symbol-${testId(uid)}`, "data-uid": uid });
+    const el = h("button", { class: "symbol", "data-testid": `symbol-${testId(uid)}`, "data-uid": uid, translate: "no" });
     el.addEventListener("click", (event) => {
       event.stopPropagation();
       this.onSelect(uid);

@@ -7,7 +7,7 @@ import { markingClass, portionOf } from "./marking";
 import type { Part } from "./marking";
 import { t } from "./i18n";
 import type { Key } from "./i18n";
-import { dtg } from "./time";
+import { timeEl } from "./time";
 import type { ReadinessReport, Rollup } from "./types";
 
 const AREAS = ["p", "s", "r", "t"] as const;
@@ -150,7 +150,7 @@ export class ReadinessDashboard {
                   "td",
                   { class: "unit-col", title: r.unit },
                   h("div", { class: "unit-name", translate: "no" }, this.orgName(r.unit) !== r.unit ? this.orgName(r.unit) : (r.unit_name ?? r.unit)),
-                  h("span", { class: `portion tiny ${markingClass(marking)}` }, portionOf(marking)),
+                  h("span", { class: `portion tiny ${markingClass(marking)}`, translate: "no" }, portionOf(marking)),
                 ),
                 h("td", { translate: "no" }, r.nation ?? ""),
                 ...AREAS.map((a) => area(r[a])),
@@ -167,7 +167,7 @@ export class ReadinessDashboard {
                 h(
                   "td",
                   { class: "reported" },
-                  dtg(r.reported_at),
+                  timeEl(r.reported_at),
                   r.stale ? h("span", { class: "stale-badge", "data-testid": `stale-${testId(r.unit)}` }, t("readiness.stale")) : null,
                 ),
               );

@@ -41,7 +41,7 @@ export class Replay {
   private readonly speed: HTMLSelectElement;
   private readonly play: HTMLButtonElement;
   private readonly trails: HTMLInputElement;
-  private readonly clock = h("span", { class: "replay-time", "data-testid": "replay-time" });
+  private readonly clock = h("span", { class: "replay-time", "data-testid": "replay-time", translate: "no" });
   private readonly error = h("span", { class: "error", "data-testid": "replay-error" });
 
   constructor(

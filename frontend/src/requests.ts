@@ -6,7 +6,7 @@ import { h, testId } from "./dom";
 import { markingClass, portionOf } from "./marking";
 import { t } from "./i18n";
 import type { Key } from "./i18n";
-import { CLOCKS, clockText, dtg, until } from "./time";
+import { CLOCKS, clockText, dtg, timeEl, until } from "./time";
 import type { DecisionRequest } from "./types";
 
 const STATES: { id: string; title: Key }[] = [
@@ -27,6 +27,8 @@ const ACTION_TITLES: Record<string, Key> = {
   concur: "action.concur",
   nonconcur: "action.nonconcur",
   comment: "action.comment",
+  escalate: "action.escalate",
+  withdraw: "action.withdraw",
 };
 const URGENCY: Record<string, Key> = {
   routine: "urgency.routine",
@@ -42,6 +44,8 @@ const PAST: Record<string, string> = {
   concur: "concurred",
   nonconcur: "non-concurred",
   comment: "commented",
+  escalate: "escalated",
+  withdraw: "withdrawn",
 };
 
 export class RequestsBoard {
@@ -158,7 +162,7 @@ export class RequestsBoard {
       h(
         "div",
         { class: "card-top" },
-        h("span", { class: `portion ${markingClass(marking)}` }, portionOf(marking)),
+        h("span", { class: `portion ${markingClass(marking)}`, translate: "no" }, portionOf(marking)),
         h("span", { class: "req-id", translate: "no" }, r.id),
         h("span", { class: `urgency urgency-${r.urgency}` }, URGENCY[r.urgency] ? t(URGENCY[r.urgency] as Key) : r.urgency),
         h(
@@ -184,7 +188,7 @@ export class RequestsBoard {
         h(
           "dd",
           {},
-          dtg(r.needed_by),
+          timeEl(r.needed_by),
           " ",
           open && r.needed_by
             ? h("span", { class: `countdown${needed.overdue ? " overdue" : ""}`, "data-until": r.needed_by }, needed.text)

@@ -53,6 +53,12 @@ export class Stream {
     connect();
   }
 
+  /** Acknowledge a batch of items: the server sends the next ones only as the page keeps
+   * up, so a busy page gets the picture as it is now, not a backlog (web/flow.py). */
+  ack(seq: number): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ ack: seq }));
+  }
+
   close(): void {
     this.generation += 1;
     window.clearTimeout(this.timer);

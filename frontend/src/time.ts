@@ -89,6 +89,15 @@ export function stamp(value: string | number | null | undefined, seconds = false
   return `${fmt.format(ms)} (${zulu(ms)})`;
 }
 
+/** A moment as an element: a value in the user's zone, never translated by the browser. */
+export function timeEl(value: string | null | undefined, seconds = false): HTMLTimeElement {
+  const el = document.createElement("time");
+  el.translate = false;
+  if (value) el.dateTime = value;
+  el.textContent = stamp(value, seconds);
+  return el;
+}
+
 /** The date-time group staff write (`26 0700Z NOV`), with the user's local time beside. */
 export function dtg(value: string | null | undefined): string {
   return stamp(value);

@@ -171,7 +171,7 @@ export type StreamMessage =
   | { kind: "hello"; principal: Principal }
   | { kind: "snapshot"; items: Item[] }
   | { kind: "item"; item: Item }
-  | { kind: "items"; items: Item[] }
+  | { kind: "items"; items: Item[]; seq?: number }
   | { kind: "chat"; message: ChatMessage }
   | { kind: "remove"; uid: string; reason?: string }
   | { kind: "request"; request: DecisionRequest }

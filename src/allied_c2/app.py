@@ -56,6 +56,8 @@ from allied_c2.store.requests import RequestStore
 from allied_c2.store.video import VideoStore
 
 if TYPE_CHECKING:
+    from allied_c2.cluster.node import ClusterNode
+    from allied_c2.cluster.settings import ClusterSettings
     from allied_c2.federation.service import FederationService
     from allied_c2.server.enrollment import Enrollment
 
@@ -90,6 +92,8 @@ class Runtime:
     missions: MissionService | None = None
     enrollment: Enrollment | None = None  # the --enroll listener's service, when on
     video: VideoStore | None = None  # stored video feed entries (/Marti/vcm)
+    # -- scale-out (issue 13): this node of a cluster on NATS JetStream, or None --
+    cluster: ClusterNode | None = None
 
     def record_event(
         self, event: CotEvent, marking: Marking, sender: Principal, now: datetime
@@ -188,9 +192,18 @@ def anonymous_principal(profile: AnonymousProfile, policy: SecurityPolicy) -> Pr
     )
 
 
-def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
-    """``clock`` drives request deadlines and readiness staleness (default: wall clock)."""
+def build_runtime(
+    config: Config, clock: Clock | None = None, cluster: ClusterSettings | None = None
+) -> Runtime:
+    """``clock`` drives request deadlines and readiness staleness (default: wall clock).
+
+    With ``cluster`` this process is one node of a cluster (docs/scaling.md): the
+    database must be PostgreSQL, history is written from the stream (once per
+    event, cluster/history.py) instead of by this node's hub.
+    """
     make_data_dir(config.data_dir)  # 0700: database, CA key, client bundles
+    if cluster is not None and config.effective_database_url.startswith("sqlite"):
+        raise ConfigError("--cluster needs a shared PostgreSQL database (--database-url)")
     engine = create_engine_for(config.effective_database_url)
     if not schema_is_current(engine):
         migrate_out_of_process(config.effective_database_url)
@@ -218,7 +231,11 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         runtime_ref[0].record_event(event, marking, sender, now)
 
     hub = Hub(
-        policy, default_marking, history=history, audit=audit, stamp_markings=config.stamp_markings
+        policy,
+        default_marking,
+        history=history if cluster is None else None,
+        audit=audit,
+        stamp_markings=config.stamp_markings,
     )
     hub.identities.set_channels(directory.channels)  # TAK channels (security/groups.py)
     tls = (
@@ -242,8 +259,26 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         audit=audit,
     )
     runtime_ref.append(runtime)
+    if cluster is not None:
+        from allied_c2.cluster.node import ClusterNode
+
+        runtime.cluster = ClusterNode(
+            cluster,
+            hub,
+            engine,
+            fallback=history,  # what the stream never acknowledged is stored here
+            max_event_bytes=config.max_event_bytes,
+            flush_interval=config.store_flush_interval,
+            clients=lambda: len(service.connections),
+        )
     _build_alliance(runtime, engine, clock)
+    if runtime.cluster is not None:
+        runtime.cluster.share_alliance(runtime.decisions, runtime.readiness)
     runtime.federation = build_federation(config, hub, engine, audit)  # docs/federation.md
+    if runtime.federation is not None:  # requests and readiness across servers
+        from allied_c2.federation.alliance import AllianceRelay
+
+        AllianceRelay(runtime.federation, runtime.decisions, runtime.readiness)
     runtime.packages = PackageService(
         hub,
         PackageStore(engine),
@@ -325,6 +360,8 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
     restored = runtime.restore_picture()
     if restored:
         log.info("picture restored from history: %d items", restored)
+    if runtime.cluster is not None:
+        await runtime.cluster.start()  # the recent stream into the picture, then live
     runtime.endpoints = await runtime.service.start()
     if runtime.federation is not None:
         federation_address = await runtime.federation.start()
@@ -345,7 +382,10 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
 
         http_servers = await start_http(runtime)
         runtime.endpoints.update(http_servers.addresses)
-    write_endpoints(config.data_dir, runtime.endpoints)
+    if runtime.cluster is not None:
+        runtime.cluster.endpoints = dict(runtime.endpoints)
+    if config.endpoints_file:  # one per data dir: `--workers` lets the first write it
+        write_endpoints(config.data_dir, runtime.endpoints)
     # What start-up built (modules, models, the scenario) lives as long as the
     # process: keep it out of every later garbage collection.
     gc.collect()
@@ -365,12 +405,15 @@ async def run_runtime(runtime: Runtime, stop: asyncio.Event) -> None:
         if runtime.federation is not None:
             await runtime.federation.stop()  # saves the outbound cursors
         await runtime.service.stop()
+        if runtime.cluster is not None:
+            await runtime.cluster.stop()  # publishes what is queued, stores the rest here
         if runtime.decisions is not None:
             runtime.decisions.stop()
         await asyncio.to_thread(runtime.writer.close)
         runtime.audit.close()
-        with contextlib.suppress(FileNotFoundError):
-            (config.data_dir / "endpoints.json").unlink()
+        if config.endpoints_file:
+            with contextlib.suppress(FileNotFoundError):
+                (config.data_dir / "endpoints.json").unlink()
 
 
 def write_endpoints(data_dir: Path, endpoints: dict[str, str]) -> None:

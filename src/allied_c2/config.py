@@ -208,6 +208,21 @@ class Config:
     scenario: Path | None = None  # alliance structure loaded at start
     log_level: str = "INFO"
     log_json: bool = False
+    # Scale-out (docs/scaling.md): the `serve --cluster …` flags, settable here too; a flag
+    # given on the command line wins. The NATS password comes from ALLIED_C2_NATS_PASSWORD.
+    cluster: str | None = None  # nats://HOST:PORT or tls://…, several comma-separated
+    node_id: str | None = None
+    cluster_prefix: str | None = None
+    cluster_user: str | None = None
+    cluster_nkey: Path | None = None
+    cluster_creds: Path | None = None
+    cluster_ca: Path | None = None
+    cluster_cert: Path | None = None
+    cluster_key: Path | None = None
+    # `serve --workers N` (docs/scaling.md): every worker binds the same listeners with
+    # SO_REUSEPORT, and only the first writes endpoints.json.
+    reuse_port: bool = False
+    endpoints_file: bool = True
 
     @property
     def effective_package_dir(self) -> Path:
@@ -268,7 +283,19 @@ _ENDPOINT_KEYS = {
     "federation",
     "enroll",
 }
-_PATH_KEYS = {"data_dir", "security_policy", "scenario", "package_dir"}
+# Set by `serve --workers` for each worker, never by hand.
+_NOT_IN_FILES = {"reuse_port", "endpoints_file"}
+_PATH_KEYS = {
+    "data_dir",
+    "security_policy",
+    "scenario",
+    "package_dir",
+    "cluster_nkey",
+    "cluster_creds",
+    "cluster_ca",
+    "cluster_cert",
+    "cluster_key",
+}
 
 
 def load_config(path: Path | None) -> Config:
@@ -279,7 +306,7 @@ def load_config(path: Path | None) -> Config:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    known = {f.name for f in fields(Config)}
+    known = {f.name for f in fields(Config)} - _NOT_IN_FILES
     values: dict[str, Any] = {}
     for key, value in raw.items():
         name = key.replace("-", "_")

@@ -13,6 +13,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from allied_c2.config import Config
+from allied_c2.store.db import open_database
+from allied_c2.store.principals import PrincipalStore
 from tests.support.cot import marker
 from tests.support.pytak_client import PytakClient
 from tests.support.server import ServerProcess, add_user, cli, create_token
@@ -90,6 +94,18 @@ async def test_a_revoked_token_s_websocket_is_closed(server: ServerProcess) -> N
     token_id = re.findall(r"^\W*(\d+)\W+OTHER\b", listed, re.MULTILINE)[-1]
     cli("token", "revoke", token_id, "--data-dir", str(server.data_dir))
     assert await _closed_within(ws, FOLLOW_WITHIN + SLACK) == 4403
+
+
+async def test_an_expired_token_s_websocket_is_closed(server: ServerProcess) -> None:
+    """An expiry changes no row (no revision moves): the directory watches the moment."""
+    store = PrincipalStore(open_database(Config(data_dir=server.data_dir)))
+    expires = datetime.now(UTC) + timedelta(seconds=3)
+    ws = await _open(server, store.create_token("OTHER", expires=expires))
+    due = expires.timestamp() - time.time()
+    with pytest.raises(TimeoutError):  # still open before the expiry
+        await asyncio.wait_for(ws.recv(), timeout=max(0.1, due - 0.5))
+    remaining = max(0.0, expires.timestamp() - time.time())
+    assert await _closed_within(ws, remaining + FOLLOW_WITHIN + SLACK) == 4403
 
 
 async def test_a_downgraded_user_s_websocket_is_refiltered(server: ServerProcess) -> None:

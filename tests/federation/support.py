@@ -67,14 +67,18 @@ def make_node(
     nation: str,
     users: list[tuple[str, str, str]],
     *extra: str,
+    staff: tuple[tuple[str, str, str, tuple[str, ...], str], ...] = (),
 ) -> Node:
-    """Data dir, federation certificate, users (callsign, nation, clearance), an admin."""
+    """Data dir, federation certificate, users (callsign, nation, clearance), an admin;
+    ``staff``: (callsign, nation, clearance, roles, organisation), without certificates."""
     data = root / name
     out = root / f"{name}-federation"
     certs = root / f"{name}-certs"
     cli("federate", "cert", "--data-dir", str(data), "--out", str(out))
     for callsign, user_nation, clearance in users:
         add_user(data, callsign, user_nation, clearance, out=certs)
+    for callsign, user_nation, clearance, roles, org in staff:
+        add_user(data, callsign, user_nation, clearance, roles=roles, org=org)
     admin = f"{name}-admin".lower()
     add_user(data, admin, nation, "TOP SECRET", roles=("admin",), out=certs)
     server = ServerProcess(data, "--federation", "127.0.0.1:0", *extra, tls=True)

@@ -52,3 +52,24 @@ def test_federate_commands(tmp_path: Path) -> None:
         assert action in audit
     # A removed federate may be registered again.
     cli(*base, "--clearance", "CONFIDENTIAL", *peer)
+
+
+def test_first_start_with_an_encrypted_ca_key_needs_the_passphrase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from allied_c2.config import Config, ConfigError
+    from allied_c2.federation.setup import ensure_identity
+    from allied_c2.pki.authority import CA_PASSPHRASE_ENV, PkiPaths, init_ca
+
+    init_ca(tmp_path, passphrase=b"correct horse")
+    assert PkiPaths.under(tmp_path).ca_key_encrypted()
+    config = Config(data_dir=tmp_path)
+    monkeypatch.delenv(CA_PASSPHRASE_ENV, raising=False)
+    with pytest.raises(ConfigError, match=CA_PASSPHRASE_ENV):
+        ensure_identity(config)
+    monkeypatch.setenv(CA_PASSPHRASE_ENV, "wrong")
+    with pytest.raises(ConfigError):
+        ensure_identity(config)
+    monkeypatch.setenv(CA_PASSPHRASE_ENV, "correct horse")
+    identity = ensure_identity(config)
+    assert identity.server_id and b"BEGIN CERTIFICATE" in identity.cert_pem

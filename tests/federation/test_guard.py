@@ -130,7 +130,11 @@ def _depends_on_originator(m: Marking) -> bool:
 def oracle_crosses(m: Marking, p: Principal, home: str | None) -> bool:
     if not reference_allows(m, p, SHIPPED_TABLE, SHIPPED_CUI_ANY):
         return False
-    return not _depends_on_originator(m) or (m.originator or HOME[m.system]) == home
+    # docs/federation.md, rule 6: such an item crosses only when its owner is this server's
+    # configured nation; an item with no owner (a NATO marking) or a server without
+    # federation_nation never sends it.
+    owner = m.originator or HOME[m.system]
+    return not _depends_on_originator(m) or (owner is not None and owner == home)
 
 
 @settings(max_examples=400, deadline=None)

@@ -100,3 +100,17 @@ def test_syntax_errors_and_empty_files() -> None:
     assert _problems("[[rules]\nname=", "x.toml")[0].startswith("x.toml:")
     assert "empty" in _problems("", "x.yaml")[0]
     assert "unknown top-level key" in " ".join(_problems("rules: []\nother: 1\n", "x.yaml"))
+
+
+def test_organisations_held_by_the_federate_are_part_of_its_file() -> None:
+    only = load_rules('organisations = ["usfj", "indopacom"]\n', "usfj.toml", DEFAULT_POLICY)
+    assert only.organisations == frozenset({"usfj", "indopacom"}) and only.rules == ()
+    both = load_rules("organisations: [jjoc]\n" + GOOD_YAML, "jjoc.yaml", DEFAULT_POLICY)
+    assert both.organisations == frozenset({"jjoc"}) and len(both.rules) == 1
+    assert load_rules(GOOD_TOML, "jpn.toml", DEFAULT_POLICY).organisations == frozenset()
+    with pytest.raises(RulesError) as bad:
+        load_rules('organisations = ["usfj", "no spaces"]\norgs = 1\n', "x.toml", DEFAULT_POLICY)
+    text = str(bad.value)
+    assert "'no spaces' is not an organisation id" in text and "x.toml:2:" in text
+    with pytest.raises(RulesError, match="non-empty list"):
+        load_rules("organisations: []\n", "x.yaml", DEFAULT_POLICY)

@@ -18,7 +18,8 @@ import pytest
 
 from allied_c2.federation.certs import FederationIdentity
 from tests.federation.support import Node, await_for, make_node, register, wait_up
-from tests.support.cot import marker
+from tests.support.cot import marker, pli
+from tests.support.server import create_token
 
 # Three servers and a dozen CLI runs to set them up: minutes on a busy machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -151,6 +152,39 @@ async def test_markings_decide_what_crosses(alliance: dict[str, Node]) -> None:
         assert any(e.subject == "noforn-1" and e.detail["federate"] == "JPN-SRV" for e in denied)
     finally:
         for client in (sender, jp, ph):
+            await client.close()
+
+
+async def test_federated_contacts_are_listed_as_far_as_releasable(
+    alliance: dict[str, Node],
+) -> None:
+    """/Marti/api/clientEndPoints on a peer lists a federate's contacts that sent something
+    releasable to the reader; a contact whose items reach a server lists nowhere else."""
+    usa, jpn, phl = alliance["USA"], alliance["JPN"], alliance["PHL"]
+    sender = await usa.client("us-ops")
+    jp = await jpn.client("jp-ops")
+    try:
+        await sender.send(pli("us-contact-1", "VIPER 7", marking=("SECRET", "REL TO", "USA JPN")))
+        await jp.wait_uid("us-contact-1", timeout=60)
+
+        def callsigns(node: Node, callsign: str) -> set[str]:
+            token = create_token(node.data, callsign)
+            body = node.server.get_json("/Marti/api/clientEndPoints", token)
+            return {entry["callsign"] for entry in body["data"]}
+
+        await await_for(
+            lambda: "VIPER 7" in callsigns(jpn, "jp-ops"), what="VIPER 7 among JPN's contacts"
+        )
+        entry = {
+            e["callsign"]: e
+            for e in jpn.server.get_json(
+                "/Marti/api/clientEndPoints", create_token(jpn.data, "jp-ops")
+            )["data"]
+        }["VIPER 7"]
+        assert entry["username"] == "fed:USA-SRV" and entry["uid"] == "us-contact-1"
+        assert "VIPER 7" not in callsigns(phl, "ph-ops")  # REL TO USA, JPN: not Manila
+    finally:
+        for client in (sender, jp):
             await client.close()
 
 

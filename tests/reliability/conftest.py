@@ -13,6 +13,8 @@ import pytest
 
 from tests.reliability.support import raise_nofile
 
+_NOT_TIMED = {"test_fuzz.py", "test_api_schemathesis.py"}
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "soak: longer than a minute: runs in `make soak` only")
@@ -23,6 +25,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "tests/reliability/" not in str(item.path).replace(os.sep, "/"):
             continue
         item.add_marker(pytest.mark.slow)
+        # Their figures are latencies and losses under load: a neighbour test on the
+        # other core would be what they measure (Makefile: run alone, after the rest).
+        # Fuzzing and schemathesis measure nothing in time: they share the workers.
+        if item.path.name not in _NOT_TIMED:
+            item.add_marker(pytest.mark.serial)
         if item.get_closest_marker("soak") and os.environ.get("ALLIED_C2_SOAK") != "1":
             item.add_marker(pytest.mark.skip(reason="over a minute: runs in `make soak`"))
 

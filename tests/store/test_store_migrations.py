@@ -11,7 +11,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Engine, MetaData, Table, inspect, select, text
 
 from allied_c2.config import Config
-from allied_c2.store.db import create_engine_for, migrate, normalise_url, open_database
+from allied_c2.store.db import (
+    SCHEMA_HEAD,
+    create_engine_for,
+    migrate,
+    normalise_url,
+    open_database,
+)
 from allied_c2.store.models import Base
 from allied_c2.store.types import UtcDateTime
 
@@ -36,7 +42,7 @@ def test_migrations_from_empty_match_the_models(database_url: str) -> None:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
-            assert context.get_current_revision() == "0004_tak"
+            assert context.get_current_revision() == SCHEMA_HEAD
             counters = {n: v for n, v in conn.execute(text("SELECT name, value FROM counters"))}
         assert counters == {"principals.revision": 0, "audit.seq": 0, "federates.revision": 0}
         migrate(engine)  # already at head: a no-op, not an error
@@ -123,3 +129,23 @@ def test_a_server_can_migrate_in_a_child_process(tmp_path: Path) -> None:
     migrate_out_of_process(url)
     assert schema_is_current(engine)
     engine.dispose()
+
+
+def test_the_newest_events_of_a_window_are_read_through_the_time_index(tmp_path: Path) -> None:
+    """/api/v1/events and the replay read ``ORDER BY time DESC, id DESC LIMIT n``: the plan
+    walks ix_events_time_id instead of sorting the window (the soak's poll time-outs)."""
+    engine = open_database(Config(data_dir=tmp_path))
+    events = Base.metadata.tables["events"]
+    query = (
+        select(events)
+        .where(events.c.time >= datetime(2026, 1, 1, tzinfo=UTC))
+        .order_by(events.c.time.desc(), events.c.id.desc())
+        .limit(100)
+    )
+    compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+    with engine.connect() as conn:
+        plan = " ".join(
+            str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
+        )
+    assert "ix_events_time_id" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan

@@ -91,9 +91,10 @@ class Cop:
                 sock.sendall(event)
             time.sleep(0.3)  # let the relay read before the connection closes
 
-    def send_tls(self, name: str, *events: bytes) -> None:
-        """Items over mutual TLS as the principal ``name`` (its certificate from `user add`)."""
-        context = client_tls(self.server.data_dir / "certs", name)
+    def send_tls(self, name: str, *events: bytes, certs: Path | None = None) -> None:
+        """Items over mutual TLS as the principal ``name`` (its certificate from `user add`,
+        in the data dir's ``certs`` unless ``certs`` names another folder)."""
+        context = client_tls(certs or self.server.data_dir / "certs", name)
         host, port = self.server.address("cot_tls")
         with (
             socket.create_connection((host, port), timeout=5) as raw,

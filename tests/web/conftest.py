@@ -61,9 +61,10 @@ def open_page(browser: Browser, cop: Cop) -> Iterator[Callable[..., Tab]]:
             page.get_by_test_id("signin-token").fill(cop.tokens[callsign])
             page.get_by_test_id("signin-submit").click()
             pw_expect(page.get_by_test_id("whoami")).to_contain_text(callsign)
-            pw_expect(page.get_by_test_id("stream-status")).to_have_attribute(
-                "data-state", "live", timeout=15000
-            )
+            # Live again, and as this user: the stream's hello named the new principal.
+            status = page.get_by_test_id("stream-status")
+            pw_expect(status).to_have_attribute("data-principal", callsign, timeout=15000)
+            pw_expect(status).to_have_attribute("data-state", "live", timeout=15000)
         return Tab(page, errors, foreign)
 
     yield opener

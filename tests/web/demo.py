@@ -42,6 +42,7 @@ class DemoProcess:
         ]
         self.proc: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] = {}
+        self.started = 0.0  # time.time() when the demo was up: its history begins about then
 
     def start(self, timeout: float = 180.0) -> DemoProcess:
         log = (self.data_dir.parent / f"{self.data_dir.name}.log").open("ab")
@@ -54,6 +55,7 @@ class DemoProcess:
             if info.exists():
                 try:
                     self.info = json.loads(info.read_text())
+                    self.started = time.time()
                     return self
                 except json.JSONDecodeError:
                     pass

@@ -165,13 +165,18 @@ def test_mixed_national_levels_roll_up_on_the_server(
 def test_page_fails_closed_when_the_server_cannot_mark(
     open_page: Callable[..., Tab], cop: Cop
 ) -> None:
+    _send(cop, "FEEDER", *NATO_ITEM, lat=26.2, lon=128.6)
     tab = open_page("FEEDER")
     page = tab.page
+    pw_expect(symbol(page, NATO_ITEM[0])).to_be_visible(timeout=10000)
+    # A view (after the page's initial fit) at which the new item is not clustered with the
+    # others (clusters up to zoom 7, 44 px): its own symbol shows that it reached the page.
+    page.evaluate("() => { location.hash = '#5/24/133'; }")
     pw_expect(symbol(page, NATO_ITEM[0])).to_be_visible(timeout=10000)
     pw_expect(page.get_by_test_id("banner-top")).not_to_have_text("MARKING UNKNOWN")
     # The roll-up route is unreachable: a new set of markings on screen shows MARKING UNKNOWN.
     page.route("**/api/v1/markings/rollup", lambda route: route.abort())
-    _send(cop, "FEEDER", "BL-NEW", "NATO CONFIDENTIAL", lat=25.0, lon=125.0)
+    _send(cop, "FEEDER", "BL-NEW", "NATO CONFIDENTIAL", lat=21.0, lon=136.0)
     pw_expect(symbol(page, "BL-NEW")).to_be_visible(timeout=10000)
     top = page.get_by_test_id("banner-top")
     pw_expect(top).to_have_text("MARKING UNKNOWN")

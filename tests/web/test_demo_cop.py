@@ -11,6 +11,7 @@ With ALLIED_C2_README_IMAGES=1 the screenshots also replace docs/img/ (README).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -56,6 +57,10 @@ def signed_in(chromium: Browser, demo: DemoProcess, who: str, path: str = "/") -
     page.get_by_test_id("signin-token").fill(demo.tokens[who], timeout=60000)
     page.get_by_test_id("signin-submit").click()
     pw_expect(page.get_by_test_id("whoami")).to_contain_text(who, timeout=30000)
+    # The page has started again as this user (the anonymous picture and panels are gone).
+    pw_expect(page.get_by_test_id("stream-status")).to_have_attribute(
+        "data-principal", who, timeout=30000
+    )
     return page
 
 
@@ -97,17 +102,52 @@ def test_luzon_labels_do_not_overlap_and_clusters_expand(
     keep_for_readme(screenshot(page, "cop-live"))
 
 
+def test_search_flies_to_a_track_and_the_filters_hide_by_affiliation(
+    chromium: Browser, demo: DemoProcess
+) -> None:
+    page = signed_in(chromium, demo, "USFJ-CDR")
+    uid = "DEMO-PHL-S70-2041"  # PAF 2041, a PHL helicopter REL TO USA, JPN, PHL
+    search = page.get_by_test_id("search-input")
+    hit = page.get_by_test_id(f"search-result-item-{uid}")
+    for _ in range(30):  # the demo's picture reaches the page within seconds
+        search.fill("PAF 2041")
+        if hit.is_visible():
+            break
+        page.wait_for_timeout(500)
+    hit.click()
+    # It flies there (zoom 9 at least) and selects the track.
+    page.wait_for_function("() => Number(location.hash.slice(1).split('/')[0]) >= 8.9")
+    pw_expect(page.get_by_test_id("details-panel")).to_contain_text("PAF 2041")
+    track = page.get_by_test_id(f"symbol-{uid}")
+    pw_expect(track).to_be_attached(timeout=15000)
+    # Friends off: the track leaves the map (and the count), and comes back.
+    count = page.get_by_test_id("track-count")
+    before = int((count.inner_text().split() or ["0"])[0])
+    page.get_by_test_id("filter-toggle").click()
+    page.get_by_test_id("filter-affiliation-friend").uncheck()
+    pw_expect(track).to_have_count(0, timeout=15000)
+    pw_expect(count).not_to_have_text(re.compile(rf"^{before}\b"))
+    page.get_by_test_id("filter-affiliation-friend").check()
+    pw_expect(track).to_be_attached(timeout=15000)
+    screenshot(page, "cop-search-filter")
+
+
 def test_replay_screenshot(chromium: Browser, demo: DemoProcess) -> None:
     page = signed_in(chromium, demo, "USFJ-CDR", "/" + LUZON.replace("8.2", "6.6"))
     page.get_by_test_id("replay-toggle").click()
     slider = page.get_by_test_id("replay-slider")
     pw_expect(slider).to_be_visible()
-    # Two minutes into the demo's history, trails on.
+    # Back into the demo's history (which starts with the demo): up to ten seconds, five
+    # minutes of exercise at 30x, trails on.
+    back = max(2, min(10, int((time.time() - demo.started) / 2)))
     slider.evaluate(
-        "(s) => { s.value = String(Math.max(0, Number(s.max) - 240)); "
-        "s.dispatchEvent(new Event('input', {bubbles: true})); }"
+        "(s, back) => { s.value = String(Math.max(0, Number(s.max) - back)); "
+        "s.dispatchEvent(new Event('input', {bubbles: true})); }",
+        back,
     )
     pw_expect(page.get_by_test_id("replay-bar")).to_have_attribute("data-at", re.compile("T"))
+    # The replayed moment is on the map: tracks (not none), drawn.
+    pw_expect(page.get_by_test_id("track-count")).to_have_text(re.compile(r"^[1-9]"), timeout=30000)
     pw_expect(page.locator("[data-testid^=symbol-]").first).to_be_attached(timeout=30000)
     page.wait_for_timeout(2500)
     pw_expect(page.get_by_test_id("banner-top")).not_to_have_text("MARKING UNKNOWN")
@@ -147,7 +187,7 @@ def test_the_japanese_interface_has_no_untranslated_string(
     page.locator("[data-testid^=symbol-]").first.dispatch_event("click")
     pw_expect(page.get_by_test_id("details-panel")).to_be_visible()
     leftovers += english_left(page)
-    for tab in ("requests", "readiness", "chat", "tree"):
+    for tab in ("requests", "readiness", "chat", "packages", "tree"):
         page.get_by_test_id(f"tab-{tab}").click()
         page.wait_for_timeout(800)
         leftovers += english_left(page)
@@ -162,7 +202,7 @@ def test_the_japanese_interface_has_no_untranslated_string(
     pw_expect(page.get_by_test_id("draw-form")).to_be_visible()
     leftovers += english_left(page)
     keep_for_readme(screenshot(page, "cop-japanese"))
-    assert sorted(set(leftovers)) == []
+    assert sorted(set(leftovers)) == [], sorted(set(leftovers))
     # The choice is remembered for this user: a plain reload stays in Japanese.
     page.goto(demo.url + "/")
     pw_expect(page.get_by_test_id("tab-tree")).to_have_text("指揮系統", timeout=30000)

@@ -66,9 +66,11 @@ def tak(cop: Cop) -> Iterator[TakThread]:
         client.close()
 
 
-def options(page: Page, testid: str) -> list[str]:
+def options(page: Page, testid: str, signed_in: str) -> list[str]:
+    """The picker's options once the signed-in user's list is there (``signed_in`` is one
+    of them; until then the picker may still hold the list of the anonymous page)."""
     select = page.get_by_test_id(testid)
-    pw_expect(select.locator("option").first).to_be_attached(timeout=15000)
+    pw_expect(select.locator("option", has_text=signed_in).first).to_be_attached(timeout=15000)
     return [o.strip() for o in select.locator("option").all_inner_texts()]
 
 
@@ -79,7 +81,7 @@ def test_chat_between_the_page_and_a_tak_client(
     # marking forced into the picker is refused by the server, with the reason shown.
     agila = open_page("AGILA").page
     agila.get_by_test_id("tab-chat").click()
-    offered = options(agila, "chat-marking")
+    offered = options(agila, "chat-marking", "PHL CONFIDENTIAL//REL TO USA, PHL")
     assert (
         offered[0] == "UNCLASSIFIED"
         and agila.get_by_test_id("chat-marking").input_value() == "UNCLASSIFIED"
@@ -96,7 +98,7 @@ def test_chat_between_the_page_and_a_tak_client(
 
     page = open_page("EAGLE").page
     page.get_by_test_id("tab-chat").click()
-    assert "TOP SECRET" not in " ".join(options(page, "chat-marking"))
+    assert "TOP SECRET" not in " ".join(options(page, "chat-marking", REL_JPN))
     page.get_by_test_id("chat-marking").select_option(REL_JPN)
     page.get_by_test_id("chat-text").fill("web to tak: convoy at 0600")
     page.get_by_test_id("chat-send").click()
@@ -149,6 +151,9 @@ def test_a_polygon_goes_both_ways(open_page: Callable[..., Tab], cop: Cop, tak: 
     assert drawn.remarks == "drawn on the web" and drawn.access == "UNCLASSIFIED"
     # One sent by the TAK client appears on the page, drawn from its points.
     tak.send(polygon_from_tak("tak-poly", datetime.now(UTC)))
+    # Close enough that it is not clustered with the web's polygon and the phone (clusters
+    # up to zoom 7): its own symbol, and its outline, are on the map.
+    page.evaluate("() => { location.hash = '#9/18.3/121.45'; }")
     shape = symbol(page, "tak-poly")
     pw_expect(shape).to_be_attached(timeout=15000)
     shape.dispatch_event("click")
@@ -156,6 +161,42 @@ def test_a_polygon_goes_both_ways(open_page: Callable[..., Tab], cop: Cop, tak: 
     pw_expect(details).to_contain_text("TAK SECTOR")
     pw_expect(details.locator('[data-field="shape"]')).to_have_text(re.compile(r"5 "))
     screenshot(page, "workbench-polygon")
+
+
+def test_a_marker_is_placed_edited_and_deleted_as_atak_expects(
+    open_page: Callable[..., Tab], tak: TakThread
+) -> None:
+    page = open_page("EAGLE").page
+    page.evaluate("() => { location.hash = '#9/17.2/121.2'; }")  # clear of the other items
+    page.get_by_test_id("tool-marker").click()
+    box = page.get_by_test_id("map").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.5)
+    # The 2525 picker fills the CoT type: hostile armour is a-h-G-U-C-A.
+    page.get_by_test_id("draw-affiliation").select_option("h")
+    page.get_by_test_id("draw-function").select_option("G-U-C-A")
+    pw_expect(page.get_by_test_id("draw-type")).to_have_text("a-h-G-U-C-A")
+    page.get_by_test_id("draw-callsign").fill("ENEMY ARMOUR")
+    page.get_by_test_id("draw-save").click()
+    placed = tak.wait_for(lambda e: e.callsign == "ENEMY ARMOUR")
+    assert placed.type == "a-h-G-U-C-A" and placed.access == "UNCLASSIFIED"
+    marker = symbol(page, placed.uid)
+    pw_expect(marker).to_be_attached(timeout=15000)
+    pw_expect(marker).to_have_attribute("data-sidc", "SHGPUCA--------")
+    # Edited from the details panel: the same uid, moved to a new callsign.
+    marker.dispatch_event("click")
+    page.get_by_test_id("details-edit").click()
+    page.get_by_test_id("draw-callsign").fill("ENEMY ARMOUR 2")
+    page.get_by_test_id("draw-save").click()
+    edited = tak.wait_for(lambda e: e.callsign == "ENEMY ARMOUR 2")
+    assert edited.uid == placed.uid and edited.type == "a-h-G-U-C-A"
+    # Deleted: TAK clients get the t-x-d-d naming it, and the page drops it.
+    symbol(page, placed.uid).dispatch_event("click")
+    page.get_by_test_id("details-delete").click()
+    deleted = tak.wait_for(lambda e: e.type == "t-x-d-d" and placed.uid in e.link_uids)
+    assert deleted.link_uids == (placed.uid,)
+    pw_expect(symbol(page, placed.uid)).to_have_count(0, timeout=15000)
+    screenshot(page, "workbench-marker")
 
 
 def seek(page: Page, when: datetime) -> None:

@@ -41,9 +41,10 @@ async def ok(response: Any, status: int = 200) -> Any:
 
 
 def drained(listener: StreamListener) -> list[dict[str, Any]]:
+    """What the socket's writer would send now (a batch marker resolved to its batch)."""
     out = []
     while not listener.queue.empty():
-        message = listener.queue.get_nowait()
+        message = listener.resolve(listener.queue.get_nowait())
         if isinstance(message, dict):
             out.append(message)
     return out
@@ -181,19 +182,51 @@ async def test_the_picture_at_a_past_moment_is_filtered_as_live(server: Server) 
 
 
 async def test_the_web_stream_batches_picture_changes() -> None:
-    listener = StreamListener(US, batch_window=0.02)
-    xml = [marker(f"B-{n % 3}", 10.0 + n, 120.0) for n in range(7)]
     from allied_c2.security.markings import parse_banner
     from allied_c2.server.picture import PictureEntry
 
-    for data in xml:
-        listener.item(PictureEntry(parse_xml(data), parse_banner("UNCLASSIFIED"), "X"))
-    assert listener.queue.empty()
+    unmarked = parse_banner("UNCLASSIFIED")
+
+    def entry(n: int) -> PictureEntry:
+        return PictureEntry(parse_xml(marker(f"B-{n % 3}", 10.0 + n, 120.0)), unmarked, "X")
+
+    listener = StreamListener(US, batch_window=0.02)
+    for n in range(7):
+        listener.item(entry(n))
+    assert listener.queue.empty()  # nothing before the batch window
     listener.removed("B-2", "stale")
     first, second = drained(listener)
     assert first["kind"] == "items" and {i["uid"] for i in first["items"]} == {"B-0", "B-1"}
     assert [i["lat"] for i in first["items"]] == [16.0, 14.0]  # the newest report per uid
     assert second == {"kind": "remove", "uid": "B-2", "reason": "stale"}
-    listener.item(PictureEntry(parse_xml(xml[0]), parse_banner("UNCLASSIFIED"), "X"))
+    # A writer that is busy: reports keep replacing each other until it takes the batch.
+    listener.item(entry(0))
     await asyncio.sleep(0.05)
-    assert [m["kind"] for m in drained(listener)] == ["items"]
+    assert listener.queue.qsize() == 1  # one marker, however many reports follow
+    for n in (3, 6, 9):
+        listener.item(entry(n))
+    await asyncio.sleep(0.05)
+    assert listener.queue.qsize() == 1
+    (batch,) = drained(listener)
+    assert [(i["uid"], i["lat"]) for i in batch["items"]] == [("B-0", 19.0)]
+
+
+async def test_a_page_that_acknowledges_has_at_most_two_batches_in_flight() -> None:
+    from allied_c2.web.flow import WINDOW, Credit
+
+    credit = Credit()
+    for _ in range(5):  # a page that never acknowledges is never held back
+        credit.stamp({"kind": "items"})
+    assert not credit.blocked
+    credit.ack(5)  # its first ack turns flow control on
+    batches = [{"kind": "items"} for _ in range(WINDOW)]
+    for batch in batches:
+        credit.stamp(batch)
+    assert [b["seq"] for b in batches] == [6, 7] and credit.blocked
+    for bogus in (99, -1, True, "7", None):
+        credit.ack(bogus)  # beyond what was sent, or not a number: ignored
+    assert credit.blocked
+    waiter = asyncio.ensure_future(credit.wait())
+    credit.ack(6)  # before the waiter has run once: it must not miss it
+    await asyncio.wait_for(waiter, 1.0)
+    assert not credit.blocked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 from allied_c2.cli.server import EndpointOpt, build_config
 
 DEFAULT_DATA_DIR = Path("var/demo")
+FEDERATED_DATA_DIR = Path("var/demo-federated")
 
 
 def register(app: typer.Typer) -> None:
@@ -42,6 +44,14 @@ def demo(
         typer.Option(help="Scenario YAML (default: the shipped trilateral-hadr)", exists=True),
     ] = None,
     log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING")] = None,
+    federated: Annotated[
+        bool,
+        typer.Option(
+            "--federated",
+            help="Three national servers (USA, JPN, PHL) federated with each other, on free "
+            "loopback ports (the listener options are ignored); default dir var/demo-federated",
+        ),
+    ] = False,
 ) -> None:
     """Run a server with demo users, a scenario and simulated ships, aircraft and units.
 
@@ -61,6 +71,13 @@ def demo(
         data_dir, None, None, cot_tcp, cot_tls, None, http, None, chosen, log_level, enroll=enroll
     )
     try:
+        if federated:
+            from allied_c2.demo.federated import run_federated
+
+            if data_dir == DEFAULT_DATA_DIR:
+                config = replace(config, data_dir=FEDERATED_DATA_DIR)
+            run_federated(config, speed, seconds)
+            return
         run_demo(DemoOptions(config=config, speed=speed, seconds=seconds))
     except (DataDirError, ProvisionError, ScenarioError) as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -26,6 +26,7 @@ def build_app() -> typer.Typer:
         audit,
         c2sim,
         ca,
+        cluster,
         demo,
         federate,
         history,
@@ -50,6 +51,7 @@ def build_app() -> typer.Typer:
     app.add_typer(analyze.app, name="analyze")
     app.add_typer(federate.app, name="federate")  # docs/federation.md
     app.add_typer(c2sim.app, name="c2sim")
+    app.add_typer(cluster.app, name="cluster")  # docs/scaling.md
     return app
 
 

@@ -6,7 +6,8 @@ is as sensitive as the most restrictive item it sent (as local contacts are,
 web/marti.py): one that sent nothing is shown to nobody (fail closed). The
 guard also uses these names: an addressed item crosses only toward the server
 its addressee's contact came from (guard.py). ``GET /api/v1/federation/contacts``
-reads this table; the Marti clientEndPoints answer does not include it yet.
+reads this table, and ``web/federation.py``'s ``federated_end_points`` gives it in
+the Marti ``ClientEndpoint`` shape (for ``/Marti/api/clientEndPoints``).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from allied_c2.cot.special import keeps_in_picture
+from allied_c2.federation.alliance_wire import is_relay
 from allied_c2.federation.link import Discard, InContact, InEvent
 from allied_c2.federation.proto import fig_pb2
 from allied_c2.server.peers import Refusal
@@ -45,6 +46,12 @@ def receive(service: FederationService, member: Member, message: fig_pb2.Federat
         return
     assert isinstance(result, InEvent)
     event = result.event
+    if is_relay(event.type):  # requests and readiness: to their services, not the picture
+        if service.relay is not None:
+            service.relay.receive(member, event, via)
+        else:
+            member.link.stats.discarded_in["alliance_off"] += 1
+        return
     entry = hub.picture.get(event.uid)
     if entry is not None and keeps_in_picture(event) and entry.event.time >= event.time:
         member.link.stats.discarded_in["outdated"] += 1

@@ -19,6 +19,9 @@ item's releasability except through ``release_as``, and a rule with
     callsign = "US UNIT"
     release_as = "CONFIDENTIAL//REL TO USA, JPN"
 
+A top-level ``organisations = ["usfj", …]`` names the scenario's organisations
+held on the federate's server: a request whose route passes one of them is
+forwarded there (federation/alliance.py); a file may hold only that list.
 YAML: the same keys under ``rules:``, as a list. Problems are reported as
 ``file:line: message (fix: …)`` like scenario files (alliance/validation.py).
 """
@@ -42,10 +45,12 @@ from allied_c2.security.markings import Marking, parse_banner
 from allied_c2.security.policy import SecurityPolicy
 
 KEYS = ("name", "types", "markings", "drop", "coarsen_m", "callsign", "release_as")
+TOP_KEYS = ("organisations", "rules")
 ACTIONS = ("drop", "coarsen_m", "callsign", "release_as")
 # A grid coarser than this says nothing about the item's position any more;
 # finer than 1 m is no coarsening (CoT ce is in metres).
 MIN_GRID_M, MAX_GRID_M = 1.0, 1_000_000.0
+_ORG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 _XML_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_. -]{0,63}$")
 # Elements the guard itself relies on: dropping them would make the copy unreadable.
@@ -80,6 +85,9 @@ class RuleSet:
     rules: tuple[Rule, ...] = ()
     source: str | None = None
     digest: str | None = None  # SHA-256 of the file text, for the audit trail
+    # The scenario's organisations held on the federate's server (requests and
+    # readiness across servers, federation/alliance.py).
+    organisations: frozenset[str] = frozenset()
 
     def first_match(self, event: CotEvent, marking: Marking) -> Rule | None:
         for rule in self.rules:
@@ -106,7 +114,7 @@ def load_rules(text: str, source: str, policy: SecurityPolicy) -> RuleSet:
     if checker.problems:
         raise RulesError(sorted(set(checker.problems), key=lambda p: (p.line, p.message)))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return RuleSet(tuple(rules), source, digest)
+    return RuleSet(tuple(rules), source, digest, frozenset(checker.organisations))
 
 
 def _toml_document(text: str) -> Located:
@@ -141,6 +149,7 @@ class _Checker:
         self.source = source
         self.policy = policy
         self.problems: list[Problem] = []
+        self.organisations: list[str] = []
 
     def add(self, path: tuple[str | int, ...], message: str, fix: str = FIX) -> None:
         self.problems.append(Problem(self.source, self.doc.line(path), message, fix))
@@ -159,9 +168,19 @@ class _Checker:
             self.add((), "the file must be a mapping with a 'rules' list", FIX)
             return []
         for key in data:
-            if key != "rules":
-                self.add((str(key),), f"unknown top-level key '{key}'", "only 'rules' is allowed")
+            if key not in TOP_KEYS:
+                self.add(
+                    (str(key),),
+                    f"unknown top-level key '{key}'",
+                    f"only {', '.join(repr(k) for k in TOP_KEYS)} are allowed",
+                )
+        self.organisations = list(self.strings((), data, "organisations"))
+        for i, org in enumerate(self.organisations):
+            if not _ORG.match(org):
+                self.add(("organisations", i), f"'{org}' is not an organisation id")
         items = data.get("rules")
+        if items is None and self.organisations:
+            return []  # a file that only maps organisations to the federate's server
         if not isinstance(items, list) or not items:
             self.add(("rules",), "'rules' must be a non-empty list of rules", FIX)
             return []

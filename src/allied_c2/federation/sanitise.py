@@ -36,9 +36,9 @@ def coarsen(lat: float, lon: float, grid_m: float) -> tuple[float, float]:
     if width >= 360.0:
         return centre_lat, 0.0
     column = math.floor((lon + 180.0) / width)
-    centre_lon = -180.0 + (column + 0.5) * width
-    if centre_lon >= 180.0:
-        centre_lon -= 360.0
+    west = -180.0 + column * width
+    # The last column is cut by the antimeridian: its centre is that of the part left.
+    centre_lon = (west + min(west + width, 180.0)) / 2
     return round(centre_lat, 7), round(centre_lon, 7)
 
 

@@ -18,7 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from allied_c2.config import Config
 from allied_c2.federation import wire
@@ -38,6 +38,9 @@ from allied_c2.security.principals import Principal
 from allied_c2.server.hub import Hub
 from allied_c2.server.peers import Accepted, AuditSink
 from allied_c2.store.federates import FederateRecord, FederateStore
+
+if TYPE_CHECKING:
+    from allied_c2.federation.alliance import AllianceRelay
 
 log = logging.getLogger("allied_c2.federation")
 
@@ -96,6 +99,7 @@ class FederationService:
         self._server: Any = None
         self._roots = b""
         self.address: str | None = None
+        self.relay: AllianceRelay | None = None  # requests and readiness (alliance.py)
         hub.add_outlet(self._accepted)
 
     # -- life ---------------------------------------------------------------------
@@ -245,6 +249,8 @@ class FederationService:
     def link_up(self, member: Member, address: str, *, dialer: bool) -> None:
         member.link.up(self.now(), address)
         self.catch_up(member)
+        if self.relay is not None:
+            self.relay.link_up(member)
         member.wake.set()
         log.info(
             "federate %s: link up (%s %s), %d item(s) waiting",

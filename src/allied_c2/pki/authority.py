@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 KEY_SIZE = 2048
@@ -211,17 +211,22 @@ class CertificateAuthority:
     def fingerprint_of(certificate: x509.Certificate) -> str:
         return certificate.fingerprint(hashes.SHA256()).hex()
 
-    def _leaf(
-        self, subject: x509.Name, days: int, *usages: x509.ObjectIdentifier
-    ) -> tuple[x509.CertificateBuilder, rsa.RSAPrivateKey]:
-        key = new_key()
+    def leaf_builder(
+        self,
+        subject: x509.Name,
+        public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey,
+        days: int,
+        usages: Iterable[x509.ObjectIdentifier],
+    ) -> x509.CertificateBuilder:
+        """An end-entity certificate for ``public_key`` (ours or a CSR's), valid for
+        ``days`` but never past the CA; the caller adds names and signs."""
         now = datetime.now(UTC)
         not_after = min(now + timedelta(days=days), self.certificate.not_valid_after_utc)
-        builder = (
+        return (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.certificate.subject)
-            .public_key(key.public_key())
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - CLOCK_SKEW)
             .not_valid_after(not_after)
@@ -241,15 +246,18 @@ class CertificateAuthority:
                 critical=True,
             )
             .add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
                 critical=False,
             )
         )
-        return builder, key
+
+    def _leaf(
+        self, subject: x509.Name, days: int, *usages: x509.ObjectIdentifier
+    ) -> tuple[x509.CertificateBuilder, rsa.RSAPrivateKey]:
+        key = new_key()
+        return self.leaf_builder(subject, key.public_key(), days, usages), key
 
     def issue_server(self, hostnames: Iterable[str], days: int = SERVER_DAYS) -> Issued:
         names = list(hostnames)

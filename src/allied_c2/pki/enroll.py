@@ -20,7 +20,6 @@ import base64
 import binascii
 import json
 import re
-from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import quoteattr
 
 from cryptography import x509
@@ -31,7 +30,6 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from allied_c2.pki.authority import (
     CLIENT_DAYS,
-    CLOCK_SKEW,
     ORGANISATION,
     CertificateAuthority,
 )
@@ -119,44 +117,13 @@ def sign_csr(
     days: int = CLIENT_DAYS,
 ) -> x509.Certificate:
     """A client certificate for the CSR's subject and key, signed by the CA."""
-    now = datetime.now(UTC)
-    not_after = min(now + timedelta(days=days), authority.certificate.not_valid_after_utc)
     usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
     if channels:
         usages.append(CHANNELS_EKU)
     public_key = csr.public_key()
     assert isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(csr.subject)
-        .issuer_name(authority.certificate.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - CLOCK_SKEW)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(authority.key.public_key()),
-            critical=False,
-        )
-        .sign(authority.key, hashes.SHA256())
-    )
+    builder = authority.leaf_builder(csr.subject, public_key, days, usages)
+    return builder.sign(authority.key, hashes.SHA256())
 
 
 def _der64(certificate: x509.Certificate) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,7 +43,7 @@ from allied_c2.server.request_rules import (
     sender_marking,
 )
 from allied_c2.server.request_views import marker_event, request_json
-from allied_c2.store.requests import RequestRecord, RequestStore, request_id
+from allied_c2.store.requests import RequestRecord, RequestStore, StaleWrite, request_id
 
 log = logging.getLogger("allied_c2.decisions")
 
@@ -51,6 +51,15 @@ log = logging.getLogger("allied_c2.decisions")
 MAX_TIMER_SECONDS = 300.0
 # A deadline step that could not be stored (database away) is retried this often.
 RETRY_UNSTORED_SECONDS = 5.0
+# Times an action is decided again on what is stored now when another node changed
+# the request meanwhile (cluster, docs/scaling.md); then it is a conflict (409).
+STALE_RETRIES = 3
+
+
+def _always() -> bool:
+    return True
+
+
 # What a caller is told when the database cannot take a change (docs/reliability.md).
 DATABASE_UNAVAILABLE = "the database is unavailable: nothing was stored; try again later"
 
@@ -79,6 +88,11 @@ class ScaledClock:
         return self.start + timedelta(seconds=(time.monotonic() - self._origin) * self.rate)
 
 
+# The ``created_by`` of a request held for another server (its home: the federate
+# after the prefix). Its machine is the home server's; actions on it go there.
+MIRROR_PREFIX = "fed:"
+
+
 @dataclass
 class Tracked:
     """One request held by the service: its machine, marking and stored row."""
@@ -86,6 +100,15 @@ class Tracked:
     machine: RequestMachine
     marking: Marking | None  # None: the stored marking no longer parses; shown to nobody
     record: RequestRecord
+
+    @property
+    def mirrored(self) -> bool:
+        """Held for another server (federation): no deadlines, no marker, acted on there."""
+        return self.record.created_by.startswith(MIRROR_PREFIX)
+
+
+# Federation (federation/alliance.py): an action on a mirrored request, sent to its home.
+RemoteAct = Callable[[Tracked, Action, str, str, Principal], None]
 
 
 class DecisionService:
@@ -102,6 +125,13 @@ class DecisionService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._unstored = False  # a deadline step is waiting for the database
+        # Federation: told of every change (after it is stored and audited), and
+        # the forwarder of actions on mirrored requests.
+        self.observers: list[Callable[[Tracked, list[Step]], None]] = []
+        self.remote: RemoteAct | None = None
+        # Cluster (cluster/state.py): only the node holding the deadline lease runs
+        # deadlines and escalations; a single server always does.
+        self.runs_deadlines: Callable[[], bool] = _always
 
     # -- lifecycle of the service ----------------------------------------------
 
@@ -127,7 +157,7 @@ class DecisionService:
                 log.info("decision requests restored: %d", count)
         self.tick()
         for tracked in self.requests.values():
-            if not tracked.machine.state.terminal:
+            if not tracked.machine.state.terminal and not tracked.mirrored:
                 self._publish_marker(tracked)
         self._reschedule()
 
@@ -288,6 +318,35 @@ class DecisionService:
         org = principal.organisation
         if org is None:
             raise DecisionError(403, f"{principal.callsign} belongs to no organisation")
+        return self._apply(tracked, chosen, org, reason, principal)
+
+    def act_for(self, by: Principal, org: str, rid: str, action: str, reason: str) -> Tracked:
+        """An action a federate's user took for ``org``, an organisation held on that
+        federate's server (federation/alliance.py checked that); ``by`` is the federate."""
+        tracked = self.get(by, rid)  # 404 unless the request is releasable to the federate
+        if tracked.mirrored:
+            raise DecisionError(409, f"{rid} is held by another server")
+        try:
+            chosen = Action(action)
+        except ValueError:
+            raise DecisionError(422, f"unknown action {action!r}") from None
+        return self._apply(tracked, chosen, org, reason, by)
+
+    def _apply(
+        self, tracked: Tracked, chosen: Action, org: str, reason: str, principal: Principal
+    ) -> Tracked:
+        for _ in range(STALE_RETRIES):
+            try:
+                return self._apply_once(tracked, chosen, org, reason, principal)
+            except StaleWrite:
+                # Another node stored a change since this one read the request: decide
+                # again on what is stored now (the action may no longer apply: 409).
+                tracked = self._reload(tracked.record.id)
+        raise DecisionError(409, f"{tracked.record.id} keeps changing on another node; try again")
+
+    def _apply_once(
+        self, tracked: Tracked, chosen: Action, org: str, reason: str, principal: Principal
+    ) -> Tracked:
         self.tick()  # a holder whose deadline passed has lost the request already
         if not tracked.machine.state.terminal:
             refusal = not_entitled(tracked.machine, chosen, org)
@@ -299,20 +358,46 @@ class DecisionService:
         outcome = machine.act(chosen, org, reason)
         if not isinstance(outcome, Accepted):
             raise DecisionError(409, outcome.reason)
+        if tracked.mirrored:
+            # Checked here on a copy; decided by its home server, whose new state comes back.
+            if self.remote is None:
+                raise DecisionError(503, f"{tracked.record.id} is held by another server")
+            self.remote(tracked, chosen, org, reason, principal)
+            return tracked
         self._changed(tracked, machine, machine.trail[before:], principal)
         return tracked
+
+    def adopt(self, tracked: Tracked, by: Principal) -> list[Step]:
+        """Store a mirrored request as its home server sent it; audit the steps new here."""
+        current = self.requests.get(tracked.record.id)
+        known = len(current.machine.trail) if current is not None else 0
+        steps = tracked.machine.trail[known:]
+        if current is not None and not steps:
+            return []
+        try:
+            if current is None:
+                self.store.insert(tracked.record)
+            else:
+                tracked.record = self.store.save(tracked.record)
+        except SQLAlchemyError as exc:
+            raise unavailable(exc) from None
+        self.requests[tracked.record.id] = tracked
+        self._announce(tracked, steps, by)
+        return steps
 
     def _copy(self, machine: RequestMachine) -> RequestMachine:
         return RequestMachine.from_dict(machine.to_dict(), self.clock)
 
     def tick(self, now: datetime | None = None) -> int:
         """Escalate every request whose deadline passed; returns the number of steps."""
+        if not self.runs_deadlines():
+            return 0  # another node of the cluster holds the deadline lease
         now = now or self.clock.now()
         count = 0
         self._unstored = False
         for tracked in list(self.requests.values()):
             due = tracked.machine.next_deadline()
-            if due is None or due > now:
+            if due is None or due > now or tracked.mirrored:
                 continue
             machine = self._copy(tracked.machine)
             steps = machine.tick(now)
@@ -320,6 +405,9 @@ class DecisionService:
                 continue
             try:
                 self._changed(tracked, machine, steps, None)
+            except StaleWrite:
+                self._reload(tracked.record.id)  # changed elsewhere: decided again when due
+                continue
             except DecisionError:
                 # The database is away: the step is taken again once it is back.
                 self._unstored = True
@@ -346,7 +434,7 @@ class DecisionService:
             machine=machine.to_dict(),
         )
         try:
-            self.store.save(record)
+            record = self.store.save(record, expected=tracked.record.version)
         except SQLAlchemyError as exc:
             raise unavailable(exc) from None
         tracked.machine, tracked.record = machine, record
@@ -370,12 +458,15 @@ class DecisionService:
                     "detail": dict(step.detail),
                 },
             )
-        self._publish_marker(tracked)
+        if not tracked.mirrored:  # its home server's marker crosses like any item
+            self._publish_marker(tracked)
         if tracked.marking is not None:
             self.hub.notify_views(
                 {"kind": "request", "request": self.as_json(tracked, None)}, tracked.marking
             )
         self._reschedule()
+        for observer in self.observers:
+            observer(tracked, steps)
 
     def _publish_marker(self, tracked: Tracked) -> None:
         if tracked.marking is None:
@@ -384,14 +475,67 @@ class DecisionService:
         if event is not None:
             self.hub.publish(event, tracked.marking, datetime.now(UTC))
 
+    # -- the cluster: PostgreSQL is the truth ---------------------------------------
+
+    def _tracked(self, record: RequestRecord) -> Tracked | None:
+        try:
+            machine = RequestMachine.from_dict(record.machine, self.clock)
+        except (KeyError, ValueError) as exc:
+            log.error("request %s cannot be restored: %s", record.id, exc)
+            return None
+        return Tracked(machine, self._stored_marking(record), record)
+
+    def _reload(self, rid: str) -> Tracked:
+        """The request as stored now (after a stale write)."""
+        try:
+            record = self.store.get(rid)
+        except SQLAlchemyError as exc:
+            raise unavailable(exc) from None
+        tracked = self._tracked(record) if record is not None else None
+        if tracked is None:
+            raise DecisionError(404, f"no request {rid}")
+        self.requests[rid] = tracked
+        return tracked
+
+    def refreshed(self, record: RequestRecord) -> bool:
+        """A request another node stored (its news on the cluster): held and shown as
+        stored, without auditing or marking again (that node did). False if not newer."""
+        current = self.requests.get(record.id)
+        if current is not None and current.record.version >= record.version:
+            return False
+        tracked = self._tracked(record)
+        if tracked is None:
+            return False
+        self.requests[record.id] = tracked
+        if tracked.marking is not None:
+            self.hub.notify_views(
+                {"kind": "request", "request": self.as_json(tracked, None)}, tracked.marking
+            )
+        self._reschedule()
+        return True
+
+    def take_deadlines(self) -> int:
+        """This node now holds the deadline lease: read every request as stored, apply
+        the deadlines that passed meanwhile and arm the timer. Returns the steps taken."""
+        self.load()
+        steps = self.tick()
+        self._reschedule()
+        return steps
+
     def _reschedule(self) -> None:
         if self._loop is None or self._loop.is_closed():
             return
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if not self.runs_deadlines():
+            return
         due = min(
-            (d for t in self.requests.values() if (d := t.machine.next_deadline()) is not None),
+            (
+                d
+                for t in self.requests.values()
+                if not t.mirrored and (d := t.machine.next_deadline()) is not None
+            ),
             default=None,
         )
         if due is None:

@@ -50,6 +50,7 @@ class Directory:
         self._by_fingerprint: dict[str, Principal | None] = {}
         self._by_token: dict[str, tuple[float, Principal | None]] = {}
         self._revision = -1
+        self._next_expiry: float | None = None  # epoch seconds of the next token expiry
 
     @staticmethod
     def fingerprint(der: bytes) -> str:
@@ -76,20 +77,29 @@ class Directory:
         return principal
 
     def refresh(self) -> bool:
-        """Re-read the store if its revision moved; True when something changed."""
+        """Re-read the store if its revision moved or a token expired since the last
+        look; True when something changed (live sessions are then re-checked)."""
         if self.source is None:
             return False
         revision = self.source.revision()
-        if revision == self._revision:
+        # An expiry changes no row, so no revision: the moment it falls is a change too.
+        expired = self._next_expiry is not None and time.time() >= self._next_expiry
+        if revision == self._revision and not expired:
             return False
         first = self._revision < 0
         self._revision = revision
+        self._next_expiry = self._token_expiry()
         stale = list(self._by_fingerprint)
         fresh = {fp: self.source.by_fingerprint(fp) for fp in stale}
         self._by_fingerprint = fresh
         self._by_token.clear()
         self.channels = self._load_channels()
         return not first
+
+    def _token_expiry(self) -> float | None:
+        next_expiry = getattr(self.source, "next_token_expiry", None)
+        when = next_expiry() if next_expiry is not None else None
+        return None if when is None else when.timestamp()
 
     def _load_channels(self) -> dict[str, Channels]:
         if self.groups is None:

@@ -26,7 +26,6 @@ from allied_c2.cot.notices import groups_changed
 from allied_c2.cot.special import disconnect_notice, keeps_in_picture
 from allied_c2.security.audience import (
     NO_ORIGIN,
-    NOT_ADDRESSED,
     Audience,
     Origin,
     Reader,
@@ -46,11 +45,9 @@ from allied_c2.security.policy import SecurityPolicy
 from allied_c2.security.principals import Principal
 from allied_c2.server.channels import (
     SERVER_ORIGIN,
-    grouped_audiences,
-    stored_origin,
     written_origin,
 )
-from allied_c2.server.fanout import Broadcast, Fanout
+from allied_c2.server.delivery import Delivery
 from allied_c2.server.identities import Identities
 from allied_c2.server.names import Names
 from allied_c2.server.peers import (
@@ -64,6 +61,7 @@ from allied_c2.server.peers import (
     Restored,
 )
 from allied_c2.server.picture import Picture, PictureEntry
+from allied_c2.server.picture_exits import PictureExits
 from allied_c2.server.stats import RelayStats
 
 log = logging.getLogger("allied_c2.relay")
@@ -127,7 +125,24 @@ class Hub:
         self._serials: dict[Peer, int] = {}
         self._contact_markings: dict[Peer, Marking] = {}
         self._listeners: set[PictureListener] = set()
-        self.fanout = Fanout()
+        self.delivery = Delivery(
+            self._peers,
+            self.audience,
+            self.identities,
+            self.names,
+            self.stats,
+            self.reader_of,
+            audit,
+        )
+        self.fanout = self.delivery.fanout
+        self.exits = PictureExits(
+            self.picture,
+            self.audience,
+            self.identities,
+            self._listeners,
+            self.reader_of,
+            _SERVER.callsign,
+        )
         self._markings: dict[tuple[str | None, str | None, str | None, str | None], Marking] = {}
         self._send_checks: dict[tuple[Marking, Principal], Decision] = {}
         # Types whose marking depends on what they refer to (b-f-t-r: the package's).
@@ -174,37 +189,15 @@ class Hub:
 
     def reader_for(self, principal: Principal) -> Reader:
         """Who a principal is on the HTTP API and the web views (no connection of its own)."""
-        return self.identities.reader(principal)
+        return self.exits.reader_for(principal)
 
     def sees(self, entry: PictureEntry, reader: Reader | Principal) -> bool:
-        """The audience decision for a picture entry (a public one needs no identities)."""
-        if entry.addressing.public and not self.identities.grouped:
-            principal = reader if isinstance(reader, Principal) else reader.principal
-            return self.audience.public(entry.marking, principal).allowed
-        if isinstance(reader, Principal):
-            reader = self.reader_for(reader)
-        return self.audience.allows(entry.marking, reader, entry.addressing, entry.origin)
+        """The audience decision for a picture entry (picture_exits.py)."""
+        return self.exits.sees(entry, reader)
 
     def catch_up_item(self, uid: str, peer: Peer, now: datetime) -> CotEvent | None:
-        """The current version of a picture item for a catch-up, if still live and visible.
-
-        Catch-up is paced by the client's transport, so an item is looked up
-        when it is due: a newer report sent live in the meantime is never
-        overtaken by an older one, and a client that reads slowly during its
-        catch-up is not mistaken for a slow consumer. The audience is decided
-        then too, with the names the connection has bound by that time.
-        """
-        entry = self.picture.get(uid)
-        if entry is None or entry.event.stale <= now:
-            return None
-        if entry.addressing.public and not self.identities.grouped:
-            if not self.audience.public(entry.marking, peer.principal).allowed:
-                return None
-        elif not self.audience.allows(
-            entry.marking, self.reader_of(peer), entry.addressing, entry.origin
-        ):
-            return None
-        return entry.event
+        """The current version of a picture item for a catch-up, if still live and visible."""
+        return self.exits.catch_up_item(uid, peer, now)
 
     def detach(self, peer: Peer, now: datetime) -> None:
         group = self._peers.get(peer.principal)
@@ -295,11 +288,15 @@ class Hub:
         now: datetime,
         *,
         via: str | None = None,
+        origin: Origin | None = None,
     ) -> bool:
         """Accept one event from ``principal``; False when it was refused (and audited).
 
-        ``sender`` is None for datagrams and federation links; ``via`` then names
-        where it came from in the refusal's log line and audit entry (default "udp").
+        ``sender`` is None for datagrams, federation links and the cluster bus; ``via``
+        then names where it came from in the refusal's log line and audit entry
+        (default "udp"). ``origin`` is given by the cluster bus for an event another
+        node accepted: the origin that node found (never a connection serial, which
+        names a connection only on the node that gave it).
         """
         hook = self.item_hooks.get(event.type) if self.item_hooks else None
         try:
@@ -327,7 +324,10 @@ class Hub:
                 sent.add(marking)
                 self._contact_markings.pop(sender, None)
         addressing = addressing_of(event)
-        if self.identities.grouped:
+        if origin is not None:
+            if origin.connection is not None:  # names a connection on another node only
+                origin = replace(origin, connection=None)
+        elif self.identities.grouped:
             uid = sender.uid if sender is not None else None
             origin = written_origin(self.identities, principal, uid, addressing)
             if not addressing.public and sender is not None:
@@ -349,9 +349,9 @@ class Hub:
         if keeps_in_picture(event) and self.picture.update(
             event, marking, principal.callsign, addressing, origin
         ):
-            self._notify_listeners(event.uid)
+            self.exits.changed(event.uid)
         elif deleted := forced_deletes(event):
-            self._delete(deleted, marking, principal)
+            self.exits.delete(deleted, marking, principal)
         self.route(sender, principal, event, marking, addressing, origin)
         if hook is not None:
             hook.accepted(event, addressing, origin, principal)
@@ -384,7 +384,7 @@ class Hub:
         if keeps_in_picture(event) and self.picture.update(
             event, marking, sender.callsign, PUBLIC, SERVER_ORIGIN
         ):
-            self._notify_listeners(event.uid)
+            self.exits.changed(event.uid)
         self._broadcast(event, marking, exclude=None, groups=ALL_GROUPS)
         self.wake()
 
@@ -407,10 +407,7 @@ class Hub:
 
     def notify_views(self, message: dict[str, object], marking: Marking) -> None:
         """Send a JSON message (request or readiness news) to the live views allowed to see it."""
-        public = self.audience.public
-        for listener in list(self._listeners):
-            if public(marking, listener.principal).allowed:
-                listener.message(message)
+        self.exits.notify_views(message, marking)
 
     def refuse(
         self,
@@ -465,41 +462,8 @@ class Hub:
         addressing: Addressing,
         origin: Origin,
     ) -> None:
-        if addressing.public:
-            self._broadcast(event, marking, exclude=sender, groups=origin.groups)
-            return
-        targets = self.names.addressees(addressing, self.peers())
-        targets = self._principals_addressed(addressing, targets)
-        if addressing.groups or addressing.missions:
-            targets = self._members(addressing, targets)
-        self._deliver_directed(sender, principal, event, marking, addressing, origin, targets)
-
-    def _principals_addressed(self, addressing: Addressing, found: list[Peer]) -> list[Peer]:
-        """``found`` plus every connection of an identified principal the item is for."""
-        names = self.identities.claimants(addressing)
-        if not names:
-            return found
-        seen = {id(peer) for peer in found}
-        out = list(found)
-        for principal, group in self._peers.items():
-            if principal.callsign in names and is_identified(principal):
-                out.extend(peer for peer in group if id(peer) not in seen)
-        return out
-
-    def _members(self, addressing: Addressing, found: list[Peer]) -> list[Peer]:
-        """``found`` plus the connections that read a ``dest group`` or subscribe to a
-        ``dest mission`` (each still decided by the audience when delivered)."""
-        seen = {id(peer) for peer in found}
-        out = list(found)
-        for peer in self.peers():
-            if id(peer) in seen:
-                continue
-            reader = self.reader_of(peer)
-            if (addressing.groups and not addressing.groups.isdisjoint(reader.groups)) or (
-                addressing.missions and not addressing.missions.isdisjoint(reader.missions)
-            ):
-                out.append(peer)
-        return out
+        """Hand an accepted item to its audience: broadcast or addressed (delivery.py)."""
+        self.delivery.route(sender, principal, event, marking, addressing, origin)
 
     def _broadcast(
         self,
@@ -508,147 +472,30 @@ class Hub:
         exclude: Peer | None,
         groups: frozenset[str] = DEFAULT_GROUPS,
     ) -> None:
-        # Written at the end of the turn, once per audience: see fanout.py. Only
-        # public items are broadcast, so the audience is the release decision
-        # (and, once groups are configured, the groups the item was written to).
-        key = event.uid if keeps_in_picture(event) else None
-        self.fanout.add(Broadcast(event, marking, key, exclude, groups))
+        self.delivery.broadcast(event, marking, exclude, groups)
 
     def flush(self) -> None:
         """Deliver this turn's broadcasts (called once per event-loop turn)."""
-        if not len(self.fanout):
-            return
-        if self.identities.grouped:
-            audiences, reads = grouped_audiences(self.identities, self._peers)
-            delivered, withheld = self.fanout.flush(audiences, self.audience.public, reads)
-        else:
-            delivered, withheld = self.fanout.flush(list(self._peers.items()), self.audience.public)
-        self.stats.deliveries += delivered
-        self.stats.release_denied += withheld
+        self.delivery.flush()
 
-    def _deliver_directed(
-        self,
-        sender: Peer | None,
-        principal: Principal,
-        event: CotEvent,
-        marking: Marking,
-        addressing: Addressing,
-        origin: Origin,
-        targets: Iterable[Peer],
-    ) -> None:
-        for peer in targets:
-            if peer is sender:
-                continue
-            decision = self.audience.decide(marking, self.reader_of(peer), addressing, origin)
-            if decision.allowed:
-                peer.send(None, event)
-                self.stats.deliveries += 1
-                continue
-            if decision is NOT_ADDRESSED:
-                continue  # a candidate that turned out not to be meant: no release denial
-            # Addressing a recipient directly never bypasses the marking; it is audited.
-            self.stats.release_denied += 1
-            log.warning(
-                "release denied: %s -> %s uid=%s: %s",
-                principal.callsign,
-                peer.principal.callsign,
-                event.uid,
-                decision.reason,
-            )
-            if self._audit is not None:
-                self._audit(
-                    principal.callsign,
-                    "release.denied",
-                    event.uid,
-                    {
-                        "recipient": peer.principal.callsign,
-                        "reason": decision.reason or "",
-                        "type": event.type,
-                        "marking": marking.banner(),
-                    },
-                )
-
-    # -- picture maintenance ----------------------------------------------------
-
-    def _delete(self, uids: Iterable[str], marking: Marking, principal: Principal) -> None:
-        """Apply a TAK delete (``t-x-d-d`` with ``__forcedelete``) to the picture.
-
-        The delete is relayed like any event; the server's picture drops the item
-        only when the delete is marked exactly as the item (so it reaches the same
-        readers, and its sender passed the send check at that marking: only those
-        who may originate at a marking edit what carries it) and the sender may
-        see the item. An unmarked delete from ATAK so removes only items at the
-        default marking.
-        """
-        reader = self.reader_for(principal)
-        for uid in uids:
-            entry = self.picture.get(uid)
-            if entry is None or entry.marking.banner() != marking.banner():
-                continue
-            if not self.sees(entry, reader):
-                continue
-            self.picture.remove(uid)
-            for listener in list(self._listeners):
-                if self.sees(entry, listener.principal):
-                    listener.removed(uid, "deleted")
-
-    def _notify_listeners(self, uid: str) -> None:
-        if not self._listeners:
-            return
-        entry = self.picture.get(uid)
-        if entry is None:
-            return
-        for listener in list(self._listeners):
-            if self.sees(entry, listener.principal):
-                listener.item(entry)
+    # -- the picture's exits (picture_exits.py) -------------------------------------
 
     def sweep(self, now: datetime) -> int:
         """Drop stale items from the picture and tell the live views."""
-        gone = self.picture.expire(now)
-        for entry in gone:
-            for listener in list(self._listeners):
-                if self.sees(entry, listener.principal):
-                    listener.removed(entry.event.uid, "stale")
-        return len(gone)
+        return self.exits.sweep(now)
 
     def restore(self, rows: Iterable[Restored]) -> int:
-        """Rebuild the picture from history after a restart, by the live rules.
-
-        Only what live input would have put in the picture comes back (map
-        items, not chat or control traffic), each with the addressing read
-        from the event and its sender as origin, so a restart never widens an
-        item's audience. Identified senders' SA rows also bring back the names
-        they answer to, for addressed reads of the history.
-        """
-        count = 0
-        for row in rows:
-            event = row.event
-            if not keeps_in_picture(event):
-                continue
-            identified = row.originator is not None and row.sender is not None
-            if identified and event.type.startswith("a-") and event.endpoint:
-                claimant = Principal(callsign=row.sender or "", nation=row.originator)
-                self.identities.claim(claimant, event.uid, event.callsign, event.group_name)
-            addressing = addressing_of(event)
-            origin = self.stored_origin(row.sender, identified, addressing)
-            if self.picture.update(event, row.marking, row.sender, addressing, origin):
-                count += 1
-        return count
+        """Rebuild the picture from history after a restart, by the live rules."""
+        return self.exits.restore(rows)
 
     def stored_origin(self, sender: str | None, identified: bool, addressing: Addressing) -> Origin:
         """The origin of a history row, by the live rules (restore, history reads)."""
-        if not self.identities.grouped:
-            if addressing.public:
-                return NO_ORIGIN
-            return Origin(sender if identified else None, None)
-        return stored_origin(self.identities, sender, identified, addressing, _SERVER.callsign)
+        return self.exits.stored_origin(sender, identified, addressing)
 
     def visible_picture(self, reader: Reader | Principal, now: datetime) -> list[PictureEntry]:
         """The picture as ``reader`` may see it (release and addressing)."""
-        if isinstance(reader, Principal):
-            reader = self.reader_for(reader)
-        return [e for e in self.picture.current(now) if self.sees(e, reader)]
+        return self.exits.visible(reader, now)
 
     def releasable_picture(self, principal: Principal, now: datetime) -> list[PictureEntry]:
         """The picture as ``principal`` may see it through the HTTP API and web views."""
-        return self.visible_picture(self.reader_for(principal), now)
+        return self.exits.visible(self.reader_for(principal), now)

@@ -10,7 +10,7 @@ Rules: docs/decisions.md, "Readiness".
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,6 +76,8 @@ class ReadinessService:
         self.releases = context.releases
         self.staleness = staleness or StalenessPolicy()
         self._entries: list[Entry] | None = None
+        # Federation: told of every report posted here (after it is stored and audited).
+        self.observers: list[Callable[[Entry], None]] = []
 
     @property
     def entries(self) -> list[Entry]:
@@ -176,6 +178,54 @@ class ReadinessService:
             },
         )
         self.hub.notify_views({"kind": "readiness", "report": self.report_json(entry)}, marking)
+        for observer in self.observers:
+            observer(entry)
+        return entry
+
+    def receive(self, record: ReadinessRecord, by: Principal) -> Entry | None:
+        """A report a federate released to this server (federation/alliance.py): stored,
+        audited, shown under its marking; None when it is held already (a resend)."""
+        entries = self.entries
+        for known in entries:
+            held = known.record
+            if (held.unit, held.reported_at, held.created_by) == (
+                record.unit,
+                record.reported_at,
+                record.created_by,
+            ):
+                return None
+        parsed = self._entry(record)
+        if parsed is None or parsed.marking is None:
+            return None
+        try:
+            entry = Entry(self.store.add(record), parsed.report, parsed.marking)
+        except SQLAlchemyError as exc:
+            raise unavailable(exc) from None
+        entries.append(entry)
+        detail = {"id": entry.record.id, "level": record.level, "marking": record.banner}
+        self.audit(by.callsign, "readiness.received", record.unit, detail)
+        self.hub.notify_views(
+            {"kind": "readiness", "report": self.report_json(entry)}, parsed.marking
+        )
+        return entry
+
+    def refreshed(self, record: ReadinessRecord) -> Entry | None:
+        """A report another node of the cluster stored: held and shown, not audited
+        again (that node did). None when it is held already or cannot be read."""
+        loaded = self._entries is not None
+        entries = self.entries  # loaded now if not yet: with this report in it
+        entry = next((e for e in entries if e.record.id == record.id), None)
+        if entry is not None and loaded:
+            return None
+        if entry is None:
+            entry = self._entry(record)
+            if entry is None:
+                return None
+            entries.append(entry)
+        if entry.marking is not None:
+            self.hub.notify_views(
+                {"kind": "readiness", "report": self.report_json(entry)}, entry.marking
+            )
         return entry
 
     # -- reading ------------------------------------------------------------------

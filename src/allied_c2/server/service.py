@@ -69,6 +69,7 @@ class CotService:
                 cfg.cot_tcp.port,
                 backlog=1024,
                 reuse_address=True,
+                reuse_port=cfg.reuse_port or None,  # --workers: the kernel spreads accepts
             )
             self._servers.append(server)
             self.bound["cot_tcp"] = _bound(server, cfg.cot_tcp)
@@ -84,6 +85,7 @@ class CotService:
                 ssl=self.tls_context,
                 backlog=1024,
                 reuse_address=True,
+                reuse_port=cfg.reuse_port or None,
                 # uvloop aborts a connection whose handshake is not done by then (and
                 # frees its fd): a flood of half-open handshakes cannot pile up.
                 ssl_handshake_timeout=cfg.tls_handshake_timeout,
@@ -92,7 +94,9 @@ class CotService:
             self.bound["cot_tls"] = _bound(server, cfg.cot_tls)
         if cfg.cot_udp is not None:
             transport, _ = await loop.create_datagram_endpoint(
-                lambda: DatagramReceiver(self), local_addr=(cfg.cot_udp.host, cfg.cot_udp.port)
+                lambda: DatagramReceiver(self),
+                local_addr=(cfg.cot_udp.host, cfg.cot_udp.port),
+                reuse_port=cfg.reuse_port or None,
             )
             self._udp = transport
             host, port = transport.get_extra_info("sockname")[:2]

@@ -58,7 +58,13 @@ def private_sqlite_file(path: Path) -> None:
     0700 when it is created here.
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    # Never open an existing database file here: closing any descriptor of a file drops
+    # every POSIX lock this process holds on it (fcntl semantics), so a second engine in
+    # a process that already has the database open (a CLI command beside an in-process
+    # server, a test) would pull the locks from under SQLite's connections: their WAL
+    # can then be checkpointed and deleted under them ("disk I/O error"). chmod is safe.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         with contextlib.suppress(FileNotFoundError, PermissionError):
             if stat.S_IMODE(name.stat().st_mode) & 0o077:
@@ -92,7 +98,7 @@ def _script_location() -> Iterator[Path]:
 
 # The newest migration; a test checks it against Alembic's own head. Knowing it
 # lets a server see that its schema is current without importing Alembic.
-SCHEMA_HEAD = "0004_tak"
+SCHEMA_HEAD = "0006_events_time"
 
 
 def schema_is_current(engine: Engine) -> bool:

@@ -63,6 +63,8 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_uid_time", "uid", "time"),
         Index("ix_events_received_at", "received_at"),
+        # "The newest N in a window" (/api/v1/events, replay) walks this backwards (0006).
+        Index("ix_events_time_id", "time", "id"),
         # Rebuilding the picture starts from the few rows that are not stale yet.
         Index("ix_events_stale", "stale"),
     )
@@ -170,6 +172,8 @@ class DecisionRequestRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String)  # callsign of the submitting principal
     machine: Mapped[str] = mapped_column(Text)  # RequestMachine.to_dict() as JSON
+    # Bumped by every save, which succeeds only from the version it read (migration 0005).
+    version: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
 
 
 class ReadinessReportRow(Base):
@@ -242,4 +246,5 @@ class FederationCursorRow(Base):
 
 # The TAK ecosystem's tables (issue 12) live in their own module; importing it here
 # puts them in Base.metadata wherever the schema is used (migrations, tests).
+from allied_c2.store import cluster_models as _cluster_models  # noqa: E402, F401
 from allied_c2.store import tak_models as _tak_models  # noqa: E402, F401

@@ -311,6 +311,18 @@ class PrincipalStore:
             row = conn.execute(query).first()
         return None if row is None else _principal(row)
 
+    def next_token_expiry(self) -> datetime | None:
+        """When the next active token expires (None: none will). An expiry moves no
+        revision, so the directory asks this to re-check live sessions at that moment."""
+        query = select(func.min(_T.c.expires_at)).where(
+            _T.c.revoked.is_(False), _T.c.expires_at > self._clock()
+        )
+        with self._engine.connect() as conn:
+            value = conn.execute(query).scalar_one_or_none()
+        if value is not None and value.tzinfo is None:  # SQLite hands back naive UTC
+            value = value.replace(tzinfo=UTC)
+        return cast("datetime | None", value)
+
     # -- change tracking ---------------------------------------------------
 
     def revision(self) -> int:

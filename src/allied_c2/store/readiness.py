@@ -73,6 +73,11 @@ class ReadinessStore:
             assert key is not None
         return replace(record, id=int(key[0]))
 
+    def get(self, record_id: int) -> ReadinessRecord | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(_R).where(_R.c.id == record_id)).first()
+        return _record(row) if row is not None else None
+
     def all(self) -> list[ReadinessRecord]:
         """Every report, oldest first (a few per unit per month: small enough to hold)."""
         with self._engine.connect() as conn:

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, func, select, update
+from sqlalchemy import Engine, Table, func, select, text, update
 
 from allied_c2.store.models import DecisionRequestRow
 
 _R = cast(Table, DecisionRequestRow.__table__)
 ID_PREFIX = "REQ-"
+
+
+class StaleWrite(Exception):
+    """The request changed in the database since it was read (another node acted)."""
+
+    def __init__(self, request_id: str, version: int) -> None:
+        super().__init__(f"request {request_id} is no longer at version {version}")
+        self.request_id = request_id
+        self.version = version
 
 
 def request_id(seq: int) -> str:
@@ -45,6 +54,7 @@ class RequestRecord:
     updated_at: datetime
     created_by: str
     machine: dict[str, Any]
+    version: int = 1  # the stored row's version this record was read at (or written as)
 
     def values(self) -> dict[str, Any]:
         return {
@@ -66,6 +76,7 @@ class RequestRecord:
             "updated_at": self.updated_at,
             "created_by": self.created_by,
             "machine": json.dumps(self.machine, sort_keys=True),
+            "version": self.version,
         }
 
 
@@ -89,6 +100,7 @@ def _record(row: Any) -> RequestRecord:
         updated_at=row.updated_at,
         created_by=row.created_by,
         machine=json.loads(row.machine),
+        version=int(row.version),
     )
 
 
@@ -97,8 +109,13 @@ class RequestStore:
         self._engine = engine
 
     def next_seq(self) -> int:
-        """The next free sequence number (the server is the only writer of this table)."""
-        with self._engine.connect() as conn:
+        """The next request number: from a sequence on PostgreSQL (several nodes may
+        submit at once), the next after the highest on SQLite (one process only)."""
+        with self._engine.begin() as conn:
+            if self._engine.dialect.name == "postgresql":
+                return int(
+                    conn.execute(text("SELECT nextval('decision_request_seq')")).scalar_one()
+                )
             current = conn.execute(select(func.max(_R.c.seq))).scalar()
         return int(current or 0) + 1
 
@@ -106,21 +123,40 @@ class RequestStore:
         with self._engine.begin() as conn:
             conn.execute(_R.insert().values(**record.values()))
 
-    def save(self, record: RequestRecord) -> None:
-        """Rewrite a request's mutable columns after a transition."""
+    def save(self, record: RequestRecord, *, expected: int | None = None) -> RequestRecord:
+        """Rewrite a request's mutable columns after a transition; returns it as stored.
+
+        With ``expected`` the write is a compare-and-set: it succeeds only while the row
+        is still at that version and raises :class:`StaleWrite` otherwise (another node
+        changed the request since it was read), so no change is ever silently lost.
+        """
         values = record.values()
         mutable = {
             k: values[k] for k in ("state", "holders", "next_deadline", "updated_at", "machine")
         }
+        query = update(_R).where(_R.c.id == record.id)
+        if expected is not None:
+            query = query.where(_R.c.version == expected)
+        query = query.values(**mutable, version=_R.c.version + 1).returning(_R.c.version)
         with self._engine.begin() as conn:
-            result = conn.execute(update(_R).where(_R.c.id == record.id).values(**mutable))
-            if result.rowcount != 1:
+            version = conn.execute(query).scalar_one_or_none()
+            if version is None:
+                exists = conn.execute(select(_R.c.seq).where(_R.c.id == record.id)).first()
+                if exists is not None and expected is not None:
+                    raise StaleWrite(record.id, expected)
                 raise KeyError(f"request {record.id} is not in the database")
+        return replace(record, version=int(version))
 
     def get(self, request_id: str) -> RequestRecord | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(_R).where(_R.c.id == request_id)).first()
         return _record(row) if row is not None else None
+
+    def changed_since(self, since: datetime) -> list[RequestRecord]:
+        """The requests stored at or after ``since`` (a node catching up on missed news)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(_R).where(_R.c.updated_at >= since).order_by(_R.c.seq)).all()
+        return [_record(row) for row in rows]
 
     def all(self) -> Iterator[RequestRecord]:
         """Every request, oldest first."""

@@ -21,6 +21,7 @@ from allied_c2.web.auth import CurrentPrincipal, runtime_of
 from allied_c2.web.c2sim import router as c2sim_router
 from allied_c2.web.chat import install as install_chat
 from allied_c2.web.chat import router as chat_router
+from allied_c2.web.cluster import router as cluster_router
 from allied_c2.web.federation import router as federation_router
 from allied_c2.web.guards import RequestGuard
 from allied_c2.web.health import router as ops_router
@@ -124,6 +125,7 @@ def create_api(runtime: Runtime) -> FastAPI:
         app.include_router(alliance)
     app.include_router(c2sim_router)  # C2SIM reports in and out (issue 10)
     app.include_router(federation_router)  # links and federated contacts (issue 11)
+    app.include_router(cluster_router)  # the cluster's nodes (issue 13, docs/scaling.md)
     # /api/v1/health (ready for all, counts for admins) and /metrics (admins): web/health.py
     app.state.metrics_registry = registry_for(runtime)
     app.include_router(ops_router)

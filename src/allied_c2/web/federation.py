@@ -2,8 +2,10 @@
 
 ``GET /api/v1/federation`` (the ``admin`` role): this server's federation
 identity and, per link, its state, peer, last seen, items in and out, guard
-refusals by reason, sanitised copies by rule and the backlog with what its
-bound dropped. ``GET /api/v1/federation/contacts``: the contacts federated
+refusals by reason, sanitised copies by rule, the backlog with what its
+bound dropped and the organisations its server holds; and the requests and
+readiness messages sent and received (``alliance``, by kind).
+``GET /api/v1/federation/contacts``: the contacts federated
 servers told us about, as far as the caller may know of them (a contact is as
 sensitive as the most restrictive item it sent: fail closed).
 """
@@ -15,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from allied_c2.federation.identity import tak_fingerprint
+from allied_c2.security.audience import Reader
 from allied_c2.web.auth import CurrentPrincipal, runtime_of
 from allied_c2.web.health import require_admin
 
@@ -74,6 +77,7 @@ async def federation(request: Request, principal: CurrentPrincipal) -> dict[str,
                     "sha256": link.peer.rules.digest,
                 },
                 "contacts": len(link.contacts),
+                "organisations": sorted(link.peer.rules.organisations),
             }
         )
     identity = service.identity
@@ -86,7 +90,30 @@ async def federation(request: Request, principal: CurrentPrincipal) -> dict[str,
             "nation": service.config.federation_nation,
         },
         "links": links,
+        "alliance": {  # requests and readiness across servers (federation/alliance.py)
+            "sent": dict(relay.sent) if (relay := service.relay) is not None else {},
+            "received": dict(relay.received) if relay is not None else {},
+        },
     }
+
+
+def federated_end_points(runtime: Any, reader: Reader) -> list[dict[str, Any]]:
+    """The federated contacts ``reader`` may know of, as Marti ``ClientEndpoint`` entries
+    (the shape of ``/Marti/api/clientEndPoints`` and ``/Marti/api/contacts/all``);
+    ``username`` names the federate they came from."""
+    service = getattr(runtime, "federation", None)
+    if service is None:
+        return []
+    return [
+        {
+            "callsign": c.callsign,
+            "uid": c.uid,
+            "username": f"fed:{c.federate}",
+            "lastEventTime": c.seen_at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "lastStatus": "Connected",
+        }
+        for c in service.visible_contacts(reader)
+    ]
 
 
 @router.get("/contacts")

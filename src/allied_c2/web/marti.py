@@ -18,6 +18,7 @@ from fastapi.responses import PlainTextResponse
 
 from allied_c2 import __version__
 from allied_c2.web.auth import CurrentPrincipal, runtime_of
+from allied_c2.web.federation import federated_end_points
 
 router = APIRouter(prefix="/Marti/api", include_in_schema=False)
 
@@ -72,6 +73,8 @@ async def client_end_points(request: Request, principal: CurrentPrincipal) -> di
                 "lastStatus": "Connected",
             }
         )
+    # Federated servers' contacts, as far as what they sent is releasable to the reader.
+    contacts += federated_end_points(runtime, reader)
     return {
         "version": "3",
         "type": "com.bbn.marti.remote.ClientEndpoint",

@@ -170,6 +170,10 @@ def metrics_text(registry: CollectorRegistry) -> bytes:
 def registry_for(runtime: Runtime) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(RelayCollector(runtime))
+    if runtime.cluster is not None:  # labelled by node (issue 13)
+        from allied_c2.cluster.metrics import register_cluster_metrics
+
+        register_cluster_metrics(registry, runtime)
     return registry
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -84,9 +85,24 @@ class HttpServers:
                 await asyncio.wait_for(task, timeout=5.0)
 
 
-async def _start_one(config: uvicorn.Config) -> tuple[_EmbeddedServer, asyncio.Task[None], str]:
+def _shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket other processes may bind too (SO_REUSEPORT, `serve --workers`)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)  # uvicorn's default backlog
+    sock.setblocking(False)
+    return sock
+
+
+async def _start_one(
+    config: uvicorn.Config, reuse_port: bool = False
+) -> tuple[_EmbeddedServer, asyncio.Task[None], str]:
     server = _EmbeddedServer(config)
-    task = asyncio.create_task(server.serve(), name=f"http-{config.port}")
+    sockets = [_shared_socket(config.host, config.port)] if reuse_port else None
+    task = asyncio.create_task(server.serve(sockets=sockets), name=f"http-{config.port}")
     while not server.started:
         if task.done():
             task.result()  # re-raise the startup failure
@@ -135,7 +151,7 @@ async def start_http(runtime: Runtime) -> HttpServers:
         config = uvicorn.Config(
             app, host=cfg.http.host, port=cfg.http.port, http="httptools", **common
         )
-        await _add(out, "http", config)
+        await _add(out, "http", config, cfg.reuse_port)
     if cfg.https is not None:
         context = server_ssl_context(cfg.data_dir, require_client_cert=False)
 
@@ -150,7 +166,7 @@ async def start_http(runtime: Runtime) -> HttpServers:
             ssl_context_factory=tls,
             **dict(common, ws=MutualTlsWebSocketProtocol),
         )
-        await _add(out, "https", config)
+        await _add(out, "https", config, cfg.reuse_port)
     return out
 
 
@@ -176,8 +192,10 @@ async def _start_enroll(out: HttpServers, runtime: Runtime, common: dict[str, An
     await _add(out, "enroll", config)
 
 
-async def _add(out: HttpServers, name: str, config: uvicorn.Config) -> None:
-    server, task, address = await _start_one(config)
+async def _add(
+    out: HttpServers, name: str, config: uvicorn.Config, reuse_port: bool = False
+) -> None:
+    server, task, address = await _start_one(config, reuse_port)
     out.servers.append(server)
     out.tasks.append(task)
     out.addresses[name] = address

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,8 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from allied_c2.security.principals import Principal
 from allied_c2.server.picture import PictureEntry
 from allied_c2.web.auth import authenticate_websocket, websocket_principal
+from allied_c2.web.batches import BatchReady, ItemBatches
+from allied_c2.web.flow import Credit
 from allied_c2.web.items import item_json
 
 if TYPE_CHECKING:
@@ -37,6 +40,8 @@ CLOSE_BEHIND = (1013, "too far behind; reconnect")
 CLOSE_REVOKED = (4403, "credentials revoked or expired")
 
 Reidentify = Callable[[], "Principal | None"]
+# What a socket's queue holds: a message, a close (code, reason) or a batch marker.
+Queued = dict[str, Any] | tuple[int, str] | BatchReady
 
 
 class StreamListener:
@@ -59,15 +64,13 @@ class StreamListener:
         self.principal = principal
         self.hub = hub
         self.reidentify = reidentify
-        self.queue: asyncio.Queue[dict[str, Any] | tuple[int, str]] = asyncio.Queue(QUEUE_LIMIT)
+        self.queue: asyncio.Queue[Queued] = asyncio.Queue(QUEUE_LIMIT)
         self.overflowed = False
         self.closed: tuple[int, str] | None = None
-        # batch_window > 0: items wait here (newest per uid) and go out as one message.
-        self.batch_window = batch_window
-        self._pending: dict[str, PictureEntry] = {}
-        self._timer: asyncio.TimerHandle | None = None
+        # batch_window > 0: changes wait (newest per uid) and go out as one message.
+        self.batches = ItemBatches(batch_window, self._put) if batch_window > 0 else None
 
-    def _put(self, message: dict[str, Any]) -> None:
+    def _put(self, message: Queued) -> None:
         if self.closed is not None:
             return
         try:
@@ -87,47 +90,37 @@ class StreamListener:
             self.queue.put_nowait(why)
 
     def item(self, entry: PictureEntry) -> None:
-        if self.batch_window <= 0:
+        if self.batches is None:
             self._put({"kind": "item", "item": item_json(entry.event, entry.marking)})
-            return
-        if self.closed is not None:
-            return
-        self._pending[entry.event.uid] = entry
-        if self._timer is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # no loop (a test driving the listener directly): at once
-                self.flush()
-                return
-            self._timer = loop.call_later(self.batch_window, self.flush)
+        elif self.closed is None:
+            self.batches.add(entry)
 
-    def flush(self) -> None:
-        """Queue the pending items as one ``{"kind": "items"}`` message."""
-        timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
-        if not self._pending:
-            return
-        entries = list(self._pending.values())
-        self._pending.clear()
-        self._put({"kind": "items", "items": [item_json(e.event, e.marking) for e in entries]})
+    def resolve(self, queued: Queued) -> dict[str, Any] | tuple[int, str] | None:
+        """What the socket sends for a queue entry (a batch marker becomes its batch)."""
+        if isinstance(queued, BatchReady):
+            return self.batches.take() if self.batches is not None else None
+        return queued
+
+    def _seal(self) -> None:
+        """Queue what is pending now, so that the next message comes after it."""
+        if self.batches is not None and (batch := self.batches.seal()) is not None:
+            self._put(batch)
 
     def removed(self, uid: str, reason: str) -> None:
-        self._pending.pop(uid, None)
-        self.flush()  # what was decided before the removal is sent before it
+        if self.batches is not None:
+            self.batches.drop(uid)
+            self._seal()
         self._put({"kind": "remove", "uid": uid, "reason": reason})
 
     def message(self, message: dict[str, Any]) -> None:
         """Other live updates (requests, readiness, chat), already filtered by the caller."""
-        self.flush()
+        self._seal()
         self._put(message)
 
     def stop(self) -> None:
-        """The socket is gone: drop what is pending and its timer."""
-        self._pending.clear()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        """The socket is gone (or re-filtered): drop what is pending and its timer."""
+        if self.batches is not None:
+            self.batches.clear()
 
     def snapshot(self) -> dict[str, Any]:
         """What the principal may see of the picture now."""
@@ -177,7 +170,8 @@ async def stream(websocket: WebSocket) -> None:
     await websocket.send_json(listener.snapshot())
     runtime.hub.add_listener(listener)
     runtime.live_views.add(listener)
-    receiver = asyncio.create_task(_drain_incoming(websocket))
+    credit = Credit()
+    receiver = asyncio.create_task(_drain_incoming(websocket, credit))
     try:
         while True:
             getter = asyncio.ensure_future(listener.queue.get())
@@ -185,7 +179,14 @@ async def stream(websocket: WebSocket) -> None:
             if receiver in done:
                 getter.cancel()
                 break
-            message = getter.result()
+            queued = getter.result()
+            if isinstance(queued, BatchReady) and not await _credit(credit, receiver):
+                break  # gone while it was behind
+            message = listener.resolve(queued)
+            if message is None:
+                continue  # a batch marker whose items were sent before a removal
+            if isinstance(message, dict) and message.get("kind") == "items":
+                credit.stamp(message)
             if isinstance(message, tuple):
                 await websocket.close(code=message[0], reason=message[1])
                 break
@@ -211,8 +212,26 @@ def _reidentifier(websocket: WebSocket) -> Reidentify:
     return lambda: _reidentify_with(websocket)
 
 
-async def _drain_incoming(websocket: WebSocket) -> None:
-    """The stream is one-way; reading is how we notice the browser went away."""
+async def _credit(credit: Credit, receiver: asyncio.Task[None]) -> bool:
+    """Wait while the page has WINDOW batches unacknowledged; False if it went away."""
+    if not credit.blocked:
+        return True
+    waiter = asyncio.ensure_future(credit.wait())
+    done, _ = await asyncio.wait({waiter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    if receiver in done:
+        waiter.cancel()
+        return False
+    return True
+
+
+async def _drain_incoming(websocket: WebSocket, credit: Credit) -> None:
+    """Reading is how we notice the browser went away; it may acknowledge batches."""
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
-            await websocket.receive_text()
+            text = await websocket.receive_text()
+            try:
+                message = json.loads(text) if len(text) < 256 else None
+            except ValueError:
+                continue  # the stream takes nothing else: ignore it
+            if isinstance(message, dict) and "ack" in message:
+                credit.ack(message["ack"])
