@@ -57,7 +57,7 @@ lint: $(STAMP)
 # marked `serial` (they measure latency and loss under load) alone.
 TEST_WORKERS ?= 2
 test: setup services browser lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial"
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" --durations=15
 	$(BIN)/pytest -p no:xdist -m serial
 
 # The exit-matrix property test at depth: 100,000 random cases through every exit, live

@@ -8,6 +8,7 @@ say why; `make test` starts the local one where the machine has it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -21,8 +22,10 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+@contextlib.contextmanager
+def fresh_database(prefix: str) -> Iterator[str]:
+    """A new, uniquely named PostgreSQL database on ALLIED_C2_TEST_PG, dropped after;
+    skips the test, saying why, when no server answers."""
     admin_url = make_url(PG_ADMIN_URL)
     try:
         admin = create_engine(
@@ -32,7 +35,7 @@ def postgres_url() -> Iterator[str]:
             conn.execute(text("SELECT 1"))
     except Exception as exc:
         pytest.skip(f"PostgreSQL not reachable at {admin_url.render_as_string()}: {exc}")
-    name = f"allied_c2_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
@@ -41,3 +44,9 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with fresh_database("allied_c2_test") as url:
+        yield url

@@ -15,11 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests.cluster.support import Cluster
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import fresh_database
 
 NATS_URL = os.environ.get("ALLIED_C2_TEST_NATS", "nats://127.0.0.1:4222")
 
@@ -54,24 +52,8 @@ def nats_url() -> str:
 @pytest.fixture
 def cluster_db() -> Iterator[str]:
     """A fresh PostgreSQL database for one test (the nodes share it), dropped after."""
-    admin_url = make_url(PG_ADMIN_URL)
-    try:
-        admin = create_engine(
-            admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-        )
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        pytest.skip(f"PostgreSQL not reachable at {admin_url.render_as_string()}: {exc}")
-    name = f"allied_c2_cluster_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database("allied_c2_cluster") as url:
+        yield url
 
 
 async def _delete_streams(url: str, prefix: str) -> None:

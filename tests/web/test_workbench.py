@@ -9,6 +9,7 @@ the US user. Screenshots go to test-artifacts/screenshots/.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -114,7 +115,15 @@ def test_chat_between_the_page_and_a_tak_client(
     pw_expect(message).to_be_visible()
     pw_expect(message.get_by_test_id("chat-portion")).to_have_text("(U)")
     screenshot(page, "workbench-chat")
-    texts = [m["text"] for m in cop.api("GET", "/api/v1/chat", cop.tokens["SAKURA"])["messages"]]
+    # /api/v1/chat reads the history, which the writer commits in batches (0.25 s, longer
+    # on a busy machine): wait for the public message, then the DM must not be there.
+    deadline = time.monotonic() + 15
+    while True:
+        listed = cop.api("GET", "/api/v1/chat", cop.tokens["SAKURA"])["messages"]
+        texts = [m["text"] for m in listed]
+        if "web to tak: convoy at 0600" in texts or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
     assert "web to tak: convoy at 0600" in texts and "tak to web: copy" not in texts
 
 
