@@ -66,6 +66,21 @@ async def test_the_picker_offers_only_what_the_caller_may_originate(server: Serv
     assert [m["banner"] for m in anonymous["markings"]] == ["UNCLASSIFIED"]
 
 
+async def test_text_xml_cannot_carry_is_refused_not_a_server_error(server: Server) -> None:
+    """Found by schemathesis: U+0006 in a chat's text made lxml fail halfway (500)."""
+    for body in (
+        {"to": "All Chat Rooms", "text": "bell \u0006 here"},
+        {"to": "MEF\u0000CG", "text": "hello"},
+    ):
+        refused = await server.post("/api/v1/chat", "MARINE-OPS", body)
+        assert refused.status_code == 422 and "cannot appear in XML text" in refused.text
+    marker = {"type": "b-m-p-s-m", "lat": 35.0, "lon": 139.0, "remarks": "\ufffe"}
+    refused = await server.post("/api/v1/items", "MARINE-OPS", marker)
+    assert refused.status_code == 422 and "U+FFFE" in refused.text
+    fine = {"to": "All Chat Rooms", "text": "tab\tnew line\n日本語 ok"}
+    await ok(await server.post("/api/v1/chat", "MARINE-OPS", fine), 201)
+
+
 async def test_chat_is_addressed_and_marked_like_a_tak_users(server: Server) -> None:
     hub = server.runtime.hub
     views = {

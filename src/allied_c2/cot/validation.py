@@ -25,6 +25,19 @@ UNKNOWN_VALUE = 9999999.0  # CoT's "not known" for hae, ce and le
 # a log line or a metric label.
 _TYPE = re.compile(r"[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# XML 1.0 §2.2 Char: what an XML document may hold at all (no C0 control but tab, LF,
+# CR; no surrogates; not U+FFFE/U+FFFF). Text the server writes into CoT must be in it.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def check_xml_text(value: str) -> str:
+    """``value`` if XML can carry it, else ValueError naming the first offending character
+    (text typed on the web goes into GeoChat remarks and callsigns, never refused by lxml
+    halfway through building the event)."""
+    bad = _NOT_XML_CHAR.search(value)
+    if bad is not None:
+        raise ValueError(f"U+{ord(bad.group()):04X} cannot appear in XML text")
+    return value
 
 
 def check_uid(uid: str | None) -> str:

@@ -30,6 +30,7 @@ from allied_c2.server.peers import Accepted
 from allied_c2.web.auth import CurrentPrincipal, runtime_of
 from allied_c2.web.items import banner_of
 from allied_c2.web.originate import chosen_marking, marked, require_identified, send, web_uid
+from allied_c2.web.xmltext import XmlText
 
 if TYPE_CHECKING:
     from allied_c2.app import Runtime
@@ -42,8 +43,9 @@ MAX_TEXT = 4096
 class ChatBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: str = Field(ALL_CHAT_ROOMS, min_length=1, max_length=200)
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    # Both go into the GeoChat's XML: refused (422) when XML cannot carry them.
+    to: XmlText = Field(ALL_CHAT_ROOMS, min_length=1, max_length=200)
+    text: XmlText = Field(min_length=1, max_length=MAX_TEXT)
     marking: str | None = Field(None, max_length=2000)
 
 

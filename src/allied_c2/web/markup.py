@@ -38,6 +38,7 @@ from allied_c2.web.originate import (
     send,
     web_uid,
 )
+from allied_c2.web.xmltext import XmlText
 
 router = APIRouter(prefix="/api/v1")
 Point = tuple[float, float]
@@ -50,8 +51,8 @@ class ItemBody(BaseModel):
     lat: float | None = None
     lon: float | None = None
     points: list[Point] | None = Field(None, max_length=500)
-    callsign: str = Field("", max_length=200)
-    remarks: str = Field("", max_length=4096)
+    callsign: XmlText = Field("", max_length=200)  # both go into the item's XML
+    remarks: XmlText = Field("", max_length=4096)
     marking: str | None = Field(None, max_length=2000)
     radius: float | None = None  # metres (u-d-c-c)
     rings: int = Field(1, ge=1, le=10)  # range rings: u-d-c-c with one ellipse per ring
