@@ -115,6 +115,18 @@ def test_a_jpn_request_needing_usfj_concurrence_is_approved_across_servers(
         return mine if mine and mine["state"] == "coordination" else None
 
     held = wait_for(usfj_holds, 30, "the USFJ server holds the request in coordination")
+    # Its map marker crosses too, named as the copy is: never USFJ's own request-REQ-0001.
+    marker_uid = f"request-{rid}@JJOC-SRV"
+    wait_for(
+        lambda: (
+            marker_uid in {i["uid"] for i in _call(usa, "GET", "/api/v1/picture", usfj)["items"]}
+        ),
+        30,
+        "the JJOC request's marker on the USFJ map",
+    )
+    assert f"request-{rid}" not in {
+        i["uid"] for i in _call(usa, "GET", "/api/v1/picture", usfj)["items"]
+    }
     assert held["holders"] == ["usfj"] or "usfj" in str(held["holders"])
     detail = _call(usa, "GET", f"/api/v1/requests/{mirror}", usfj)
     assert "concur" in detail["allowed_actions"]

@@ -20,6 +20,7 @@ from allied_c2.federation.alliance_wire import is_relay
 from allied_c2.federation.link import Discard, InContact, InEvent
 from allied_c2.federation.proto import fig_pb2
 from allied_c2.server.peers import Refusal
+from allied_c2.server.request_views import MARKER_PREFIX
 
 if TYPE_CHECKING:
     from allied_c2.federation.service import FederationService, Member
@@ -52,6 +53,11 @@ def receive(service: FederationService, member: Member, message: fig_pb2.Federat
         else:
             member.link.stats.discarded_in["alliance_off"] += 1
         return
+    if event.uid.startswith(MARKER_PREFIX) and "@" not in event.uid:
+        # Every server numbers its requests from REQ-0001: a peer's request marker is
+        # named as the peer's request copies are (REQ-0001@HOME), so it never replaces
+        # this server's own marker of the same number.
+        event = event.evolve(uid=f"{event.uid}@{member.name}")
     entry = hub.picture.get(event.uid)
     if entry is not None and keeps_in_picture(event) and entry.event.time >= event.time:
         member.link.stats.discarded_in["outdated"] += 1
