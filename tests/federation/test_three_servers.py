@@ -183,6 +183,17 @@ async def test_federated_contacts_are_listed_as_far_as_releasable(
         }["VIPER 7"]
         assert entry["username"] == "fed:USA-SRV" and entry["uid"] == "us-contact-1"
         assert "VIPER 7" not in callsigns(phl, "ph-ops")  # REL TO USA, JPN: not Manila
+        # The web's list of federated contacts decides the same way.
+        listed = jpn.server.get_json(
+            "/api/v1/federation/contacts", create_token(jpn.data, "jp-ops")
+        )
+        assert ("USA-SRV", "VIPER 7") in {
+            (c["federate"], c["callsign"]) for c in listed["contacts"]
+        }
+        elsewhere = phl.server.get_json(
+            "/api/v1/federation/contacts", create_token(phl.data, "ph-ops")
+        )
+        assert "VIPER 7" not in {c["callsign"] for c in elsewhere["contacts"]}
     finally:
         for client in (sender, jp):
             await client.close()

@@ -215,7 +215,7 @@ class Hub:
             notice = disconnect_notice(peer.uid, peer.callsign, now)
             if self._stamp:
                 notice = notice.with_marking(*marking_to_cot(contact), in_place=True)
-            self._broadcast(notice, contact, exclude=peer, groups=self._writes(peer, None))
+            self.delivery.broadcast(notice, contact, exclude=peer, groups=self._writes(peer, None))
 
     def contact_marking(self, peer: Peer) -> Marking | None:
         """The roll-up of what ``peer`` sent this session; None if it sent nothing."""
@@ -352,7 +352,7 @@ class Hub:
             self.exits.changed(event.uid)
         elif deleted := forced_deletes(event):
             self.exits.delete(deleted, marking, principal)
-        self.route(sender, principal, event, marking, addressing, origin)
+        self.delivery.route(sender, principal, event, marking, addressing, origin)
         if hook is not None:
             hook.accepted(event, addressing, origin, principal)
         return True
@@ -385,7 +385,7 @@ class Hub:
             event, marking, sender.callsign, PUBLIC, SERVER_ORIGIN
         ):
             self.exits.changed(event.uid)
-        self._broadcast(event, marking, exclude=None, groups=ALL_GROUPS)
+        self.delivery.broadcast(event, marking, exclude=None, groups=ALL_GROUPS)
         self.wake()
 
     def notify(
@@ -395,7 +395,7 @@ class Hub:
         ``origin`` when public, else to its addressees, each through the audience."""
         if self._stamp:
             event = event.with_marking(*marking_to_cot(marking))
-        self.route(None, _SERVER, event, marking, addressing, origin)
+        self.delivery.route(None, _SERVER, event, marking, addressing, origin)
         self.wake()
 
     def _emit(self, accepted: Accepted) -> None:
@@ -452,27 +452,6 @@ class Hub:
             self._send_checks[key] = decision
         if not decision.allowed:
             raise Refusal("send_not_permitted", decision.reason or "not permitted")
-
-    def route(
-        self,
-        sender: Peer | None,
-        principal: Principal,
-        event: CotEvent,
-        marking: Marking,
-        addressing: Addressing,
-        origin: Origin,
-    ) -> None:
-        """Hand an accepted item to its audience: broadcast or addressed (delivery.py)."""
-        self.delivery.route(sender, principal, event, marking, addressing, origin)
-
-    def _broadcast(
-        self,
-        event: CotEvent,
-        marking: Marking,
-        exclude: Peer | None,
-        groups: frozenset[str] = DEFAULT_GROUPS,
-    ) -> None:
-        self.delivery.broadcast(event, marking, exclude, groups)
 
     def flush(self) -> None:
         """Deliver this turn's broadcasts (called once per event-loop turn)."""
