@@ -28,6 +28,7 @@ import { Session } from "./session";
 import { Stream } from "./stream";
 import type { StreamState } from "./stream";
 import { commandIds, normaliseStructure } from "./structure";
+import { installTestHook } from "./testhook";
 import { CommandTree } from "./tree";
 import type { DecisionRequest, Item, Marking, Organisation, StreamMessage, Structure } from "./types";
 
@@ -142,6 +143,7 @@ export class App {
     addPlaceLabels(this.map);
     this.picture = new Picture(this.map, (uid) => this.select(uid), () => this.onPictureChange());
     installBenchHook(this.picture, this.map);
+    installTestHook(this.map);
     this.draw = new DrawTools(this.map, () => this.session.principal !== null);
     this.details = new DetailsPanel(
       () => this.picture.select(null),

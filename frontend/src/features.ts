@@ -33,7 +33,9 @@ export function affiliationOf(item: Item): Affiliation {
 }
 
 export function isDrawing(item: Item): boolean {
-  return item.type.startsWith("u-d-") && Boolean(item.shape);
+  // u-d-… drawings and ATAK's range-and-bearing tools (u-r-b-c-c, u-r-b-bullseye, u-rb-a):
+  // whatever the server read a shape from.
+  return item.type.startsWith("u-") && Boolean(item.shape);
 }
 
 export function labelOf(item: Item): string {

@@ -1,7 +1,8 @@
 // Federation links (admins only): the links to other servers as the server reports them
 // (GET /api/v1/federation, owned by web/federation.py): state, peer, last seen, items
-// in and out, the guard's refusals, the backlog. Shown as the API sends it; nothing is
-// computed here except the sums of the refusal counters, whose parts are in the title.
+// in and out, the guard's refusals, the backlog; under each link what came in and was
+// refused or discarded, the sanitised copies sent (each by reason or rule) and the
+// rule set. Shown as the API sends it; nothing is computed here but the counters' sums.
 
 import { apiGet } from "./api";
 import { h, testId } from "./dom";
@@ -10,6 +11,7 @@ import type { Key } from "./i18n";
 import { timeEl } from "./time";
 
 const REFRESH_MS = 5000;
+const COLUMNS = 8;
 
 interface Link {
   name: string;
@@ -23,13 +25,18 @@ interface Link {
   items_out: number;
   refusals: Record<string, number>;
   refused_in: Record<string, number>;
+  discarded_in?: Record<string, number>;
+  sanitised?: Record<string, number>;
   backlog: { items: number; limit: number; dropped_positions: number; dropped_other: number };
+  rules?: { file?: string | null; count?: number; sha256?: string | null };
 }
 
 interface Federation {
   enabled: boolean;
   server?: { name?: string; listening?: string | null; nation?: string | null };
   links: Link[];
+  // Requests and readiness across servers (federation/alliance.py), by message kind.
+  alliance?: { sent?: Record<string, number>; received?: Record<string, number> };
 }
 
 // federation/link.py's State.
@@ -114,17 +121,26 @@ export class FederationPanel {
         "tbody",
         {},
         body.links.length
-          ? body.links.map((link) => this.row(link))
-          : [h("tr", {}, h("td", { colspan: 8, class: "empty" }, t("fed.none")))],
+          ? body.links.flatMap((link) => [this.row(link), this.detail(link)])
+          : [h("tr", {}, h("td", { colspan: COLUMNS, class: "empty" }, t("fed.none")))],
       ),
     );
-    this.el.replaceChildren(head, table);
+    const alliance = body.alliance ?? {};
+    const relayed = h(
+      "div",
+      { class: "fed-detail", "data-testid": "federation-alliance" },
+      h("span", { class: "muted" }, t("fed.alliance")),
+      " ",
+      counter("fed-alliance-sent", "fed.alliance.sent", "fed.alliance.sent.title", alliance.sent, false),
+      counter("fed-alliance-received", "fed.alliance.received", "fed.alliance.received.title", alliance.received, false),
+    );
+    this.el.replaceChildren(head, relayed, table);
   }
 
   private row(link: Link): HTMLElement {
     const id = testId(link.name);
-    const refused = total(link.refusals) + total(link.refused_in);
-    const why = [breakdown(link.refusals), breakdown(link.refused_in)].filter(Boolean).join("\n");
+    const refused = total(link.refusals);
+    const why = breakdown(link.refusals);
     const dropped = link.backlog.dropped_positions + link.backlog.dropped_other;
     return h(
       "tr",
@@ -154,4 +170,47 @@ export class FederationPanel {
       ),
     );
   }
+
+  /** The line under a link: inbound refusals and discards, sanitised copies, rule set. */
+  private detail(link: Link): HTMLElement {
+    const id = testId(link.name);
+    const rules = link.rules ?? {};
+    return h(
+      "tr",
+      { class: "fed-detail", "data-testid": `federation-detail-${id}` },
+      h(
+        "td",
+        { colspan: COLUMNS },
+        counter(`fed-refusedin-${id}`, "fed.refusedin", "fed.refusedin.title", link.refused_in),
+        counter(`fed-discarded-${id}`, "fed.discarded", "fed.discarded.title", link.discarded_in),
+        counter(`fed-sanitised-${id}`, "fed.sanitised", "fed.sanitised.title", link.sanitised),
+        h(
+          "span",
+          { class: "fed-counter", "data-testid": `fed-rules-${id}`, title: rules.sha256 ? t("fed.rules.title", { n: rules.count ?? 0, sha: rules.sha256 }) : "" },
+          h("span", { class: "muted" }, t("fed.rules")),
+          " ",
+          rules.file ? h("b", { translate: "no", "data-rules": rules.file }, rules.file) : h("b", {}, t("fed.rules.none")),
+        ),
+      ),
+    );
+  }
+}
+
+/** A counter of the link with its parts: "label total (reason: n, …)". */
+function counter(
+  testid: string,
+  label: Key,
+  title: Key,
+  counts: Record<string, number> | undefined,
+  warn = true, // a count above zero is something to look at (refusals, discards)
+): HTMLElement {
+  const n = total(counts);
+  return h(
+    "span",
+    { class: "fed-counter", "data-testid": testid, "data-total": n, title: t(title) },
+    h("span", { class: "muted" }, t(label)),
+    " ",
+    h("b", { class: n && warn ? "warn" : "" }, String(n)),
+    Object.entries(counts ?? {}).map(([why, k]) => h("span", { class: "fed-reason", translate: "no", "data-reason": why, "data-count": k }, `${why}: ${k}`)),
+  );
 }

@@ -65,6 +65,12 @@ async def test_clients_on_two_nodes_see_each_other_live_and_in_catch_up(cluster:
                 await late.wait_for_uid("bravo-uid")
             finally:
                 await late.close()
+        # ALPHA leaves: its disconnect notice reaches the clients of the other node too.
+        await alpha.close()
+        deadline = asyncio.get_running_loop().time() + 10
+        while not any(e.type == "t-x-d-d" and "alpha-uid" in e.link_uids for e in bravo.events):
+            assert asyncio.get_running_loop().time() < deadline, "no disconnect notice on n2"
+            await asyncio.sleep(0.05)
     finally:
         await alpha.close()
         await bravo.close()

@@ -90,17 +90,22 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, Node,
             node.close()
 
 
+def _exercise_change(subject: str) -> dict[str, str]:
+    """A JJOC request whose route needs USFJ's concurrence, releasable to both."""
+    return {
+        "kind": "bilateral_exercise_change",
+        "originator": "jjoc",
+        "subject": subject,
+        "marking": REL,
+    }
+
+
 def test_a_jpn_request_needing_usfj_concurrence_is_approved_across_servers(
     pair: tuple[Node, Node, dict[str, str]],
 ) -> None:
     jpn, usa, tokens = pair
     jjoc, usfj = tokens["jjoc-cdr"], tokens["usfj-cdr"]
-    body = {
-        "kind": "bilateral_exercise_change",
-        "originator": "jjoc",
-        "subject": "Move the bilateral live-fire serial by one day",
-        "marking": REL,
-    }
+    body = _exercise_change("Move the bilateral live-fire serial by one day")
     submitted = _call(jpn, "POST", "/api/v1/requests", jjoc, body)
     rid = submitted["id"]
     mirror = f"{rid}@JJOC-SRV"
@@ -192,3 +197,38 @@ def test_both_audit_trails_verify(pair: tuple[Node, Node, dict[str, str]], tmp_p
     for node in pair[:2]:
         result = cli("audit", "verify", "--data-dir", str(node.data))
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_action_on_a_copy_is_refused_while_its_home_is_away(
+    pair: tuple[Node, Node, dict[str, str]],
+) -> None:
+    """An action is forwarded only over a live link: a queued one would be held in memory
+    alone, so the USFJ server answers 503 and the action is taken once Tokyo is back."""
+    jpn, usa, tokens = pair
+    jjoc, usfj = tokens["jjoc-cdr"], tokens["usfj-cdr"]
+    body = _exercise_change("Hold the serial while Tokyo is away")
+    rid = _call(jpn, "POST", "/api/v1/requests", jjoc, body)["id"]
+    _call(jpn, "POST", f"/api/v1/requests/{rid}/actions", jjoc, {"action": "approve"})
+    mirror = f"{rid}@JJOC-SRV"
+    wait_for(lambda: any(r["id"] == mirror for r in _listing(usa, usfj)), 30, "the copy in USFJ")
+    # Tokyo stops and comes back on the federation port USFJ dials.
+    args = jpn.server.args
+    args[args.index("--federation") + 1] = jpn.federation_address
+    jpn.server.stop()
+    try:
+        wait_for(lambda: usa.links()["JJOC-SRV"]["state"] != "up", 30, "the link down")
+        with pytest.raises(urllib.error.HTTPError) as away:
+            _call(usa, "POST", f"/api/v1/requests/{mirror}/actions", usfj, {"action": "concur"})
+        assert away.value.code == 503
+        assert "not connected" in json.loads(away.value.read())["detail"]
+        assert not [e for e in usa.audit("request.forwarded") if e.subject == mirror]
+    finally:
+        jpn.server.start(60)
+    wait_up(usa, "JJOC-SRV")
+    wait_up(jpn, "USFJ-SRV")
+    _call(usa, "POST", f"/api/v1/requests/{mirror}/actions", usfj, {"action": "concur"})
+    wait_for(
+        lambda: _call(jpn, "GET", f"/api/v1/requests/{rid}", jjoc)["state"] == "approved",
+        30,
+        "approved in Tokyo once it is back",
+    )

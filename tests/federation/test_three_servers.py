@@ -194,6 +194,16 @@ async def test_federated_contacts_are_listed_as_far_as_releasable(
             "/api/v1/federation/contacts", create_token(phl.data, "ph-ops")
         )
         assert "VIPER 7" not in {c["callsign"] for c in elsewhere["contacts"]}
+        # The contact leaves: its disconnect crosses as a contact DELETE (marked as the
+        # contact, so only where the contact was known), and the peer's list forgets it.
+        await sender.close()
+        gone = await jp.wait_for(
+            lambda e: e.type == "t-x-d-d" and "us-contact-1" in e.link_uids, timeout=60
+        )
+        assert gone.access == "SECRET" and gone.releasable_to == "USA JPN"
+        await await_for(
+            lambda: "VIPER 7" not in callsigns(jpn, "jp-ops"), what="VIPER 7 gone from JPN"
+        )
     finally:
         for client in (sender, jp):
             await client.close()

@@ -162,3 +162,20 @@ def screenshot(page: Page, name: str) -> Path:
 
 def symbol(page: Page, uid: str) -> Locator:
     return page.get_by_test_id(f"symbol-{uid}")
+
+
+def seek(page: Page, when: datetime) -> None:
+    """Move the replay slider to ``when`` (a range input cannot be typed into)."""
+    from playwright.sync_api import expect as pw_expect
+
+    slider = page.get_by_test_id("replay-slider")
+    pw_expect(slider).to_be_visible()
+    start = datetime.fromisoformat(str(slider.get_attribute("data-start")).replace("Z", "+00:00"))
+    seconds = int((when - start).total_seconds())
+    slider.evaluate(
+        "(s, v) => { s.value = String(v); s.dispatchEvent(new Event('input', {bubbles: true})); }",
+        seconds,
+    )
+    pw_expect(page.get_by_test_id("replay-bar")).to_have_attribute(
+        "data-at", re.compile(when.strftime("%Y-%m-%dT%H:%M")), timeout=15000
+    )

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,38 +18,12 @@ import pytest
 
 from allied_c2.security.markings import parse_banner, rollup
 from tests.support.cot import iso
-from tests.support.server import ROOT, ServerProcess
 from tests.web.browser import Cop, Tab, event, screenshot, skip_without_browser, symbol
 
 pytestmark = pytest.mark.browser
 skip_without_browser()
 
 from playwright.sync_api import expect as pw_expect  # noqa: E402
-
-SCENARIO = ROOT / "scenarios" / "trilateral-hadr.yaml"
-
-
-@pytest.fixture(scope="module")
-def cop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cop]:
-    data_dir = tmp_path_factory.mktemp("cop")
-    server = ServerProcess(data_dir, "--scenario", str(SCENARIO), tls=True)
-    cop = Cop(server)
-    # The first principal creates the CA the TLS listener serves from; the rest are added
-    # while the server starts (each CLI run costs a couple of seconds of imports).
-    cop.add_user("FEEDER", "USA", "SECRET", org="usfj", roles=("operator",))
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        started = pool.submit(server.start)
-        added = [
-            pool.submit(cop.add_user, "EAGLE", "USA", "SECRET", org="usfj", roles=("commander",)),
-            pool.submit(cop.add_user, "SAKURA", "JPN", "SECRET", org="jjoc", roles=("operator",)),
-        ]
-        started.result()
-        for future in added:
-            future.result()
-    try:
-        yield cop
-    finally:
-        server.stop()
 
 
 def test_page_loads_without_console_errors(open_page: Callable[..., Tab], cop: Cop) -> None:

@@ -22,7 +22,7 @@ from tests.web.demo import DemoProcess, keep_for_readme
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 skip_without_browser()
 
-from playwright.sync_api import Browser, Page  # noqa: E402
+from playwright.sync_api import Browser, FloatRect, Page  # noqa: E402
 from playwright.sync_api import expect as pw_expect  # noqa: E402
 
 LUZON = "#8.2/17.75/121.55"  # zoom/lat/lon: Cagayan Valley, Aparri and the Luzon Strait
@@ -64,7 +64,7 @@ def signed_in(chromium: Browser, demo: DemoProcess, who: str, path: str = "/") -
     return page
 
 
-def overlap(a: dict[str, float], b: dict[str, float]) -> float:
+def overlap(a: FloatRect, b: FloatRect) -> float:
     width = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
     height = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
     return max(width, 0) * max(height, 0)

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.support.cot import direct_chat, iso, pli
-from tests.support.server import ROOT, ServerProcess
-from tests.web.browser import Cop, Tab, screenshot, skip_without_browser, symbol
+from tests.web.browser import Cop, Tab, screenshot, seek, skip_without_browser, symbol
 from tests.web.tak import TakThread
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -27,44 +25,7 @@ skip_without_browser()
 from playwright.sync_api import Page  # noqa: E402
 from playwright.sync_api import expect as pw_expect  # noqa: E402
 
-SCENARIO = ROOT / "scenarios" / "trilateral-hadr.yaml"
 REL_JPN = "SECRET//REL TO USA, JPN"
-
-
-@pytest.fixture(scope="module")
-def cop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cop]:
-    data_dir = tmp_path_factory.mktemp("workbench")
-    server = ServerProcess(data_dir, "--scenario", str(SCENARIO), tls=True)
-    cop = Cop(server)
-    cop.add_user("FEEDER", "USA", "SECRET", org="usfj", roles=("operator",))
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        started = pool.submit(server.start, 120.0)  # a shared 2-core machine can be slow
-        added = [
-            pool.submit(cop.add_user, "EAGLE", "USA", "SECRET", org="usfj", roles=("commander",)),
-            pool.submit(cop.add_user, "SAKURA", "JPN", "SECRET", org="jjoc", roles=("operator",)),
-            pool.submit(
-                cop.add_user, "AGILA", "PHL", "CONFIDENTIAL", org="afp", roles=("operator",)
-            ),
-        ]
-        started.result()
-        for future in added:
-            future.result()
-    try:
-        yield cop
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def tak(cop: Cop) -> Iterator[TakThread]:
-    """FEEDER's phone: a pytak client on mutual TLS that has sent its position."""
-    host, port = cop.server.address("cot_tls")
-    client = TakThread(host, port, cop.server.data_dir / "certs", "FEEDER")
-    client.send(pli("feeder-phone", "FEEDER", 17.6, 121.7, stale_s=3600))
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def options(page: Page, testid: str, signed_in: str) -> list[str]:
@@ -206,21 +167,6 @@ def test_a_marker_is_placed_edited_and_deleted_as_atak_expects(
     assert deleted.link_uids == (placed.uid,)
     pw_expect(symbol(page, placed.uid)).to_have_count(0, timeout=15000)
     screenshot(page, "workbench-marker")
-
-
-def seek(page: Page, when: datetime) -> None:
-    """Move the replay slider to ``when`` (a range input cannot be typed into)."""
-    slider = page.get_by_test_id("replay-slider")
-    pw_expect(slider).to_be_visible()
-    start = datetime.fromisoformat(str(slider.get_attribute("data-start")).replace("Z", "+00:00"))
-    seconds = int((when - start).total_seconds())
-    slider.evaluate(
-        "(s, v) => { s.value = String(v); s.dispatchEvent(new Event('input', {bubbles: true})); }",
-        seconds,
-    )
-    pw_expect(page.get_by_test_id("replay-bar")).to_have_attribute(
-        "data-at", re.compile(when.strftime("%Y-%m-%dT%H:%M")), timeout=15000
-    )
 
 
 def test_replay_shows_the_past_as_it_was_released(open_page: Callable[..., Tab], cop: Cop) -> None:

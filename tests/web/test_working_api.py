@@ -138,7 +138,7 @@ async def test_a_drawing_goes_out_as_atak_draws_it_and_deletes_as_tak_expects(
     uid = created["uid"]
     assert created["item"]["shape"]["kind"] == "polygon"
     sent = next(e for e in peer.received if e.uid == uid)
-    assert sent.type == "u-d-f" and sent.access == "SECRET"
+    assert sent.type == "u-d-f" and sent.access == "SECRET" and sent.detail is not None
     points = [c.get("point") for c in sent.detail if c.tag == "link"]
     assert len(points) == 4 and points[0] == points[-1]
     rings = {"type": "u-d-c-c", "lat": 18.6, "lon": 121.7, "radius": 5000, "rings": 3}
@@ -157,6 +157,7 @@ async def test_a_drawing_goes_out_as_atak_draws_it_and_deletes_as_tak_expects(
     assert response.status_code == 200, response.text
     notice = next(e for e in peer.received if e.type == "t-x-d-d")
     assert notice.link_uids == (uid,) and notice.access == "SECRET"
+    assert notice.detail is not None
     assert any(c.tag == "__forcedelete" for c in notice.detail)
     assert hub.picture.get(uid) is None
     assert {"kind": "remove", "uid": uid, "reason": "deleted"} in drained(view)
@@ -234,7 +235,7 @@ async def test_a_page_that_acknowledges_has_at_most_two_batches_in_flight() -> N
         credit.stamp({"kind": "items"})
     assert not credit.blocked
     credit.ack(5)  # its first ack turns flow control on
-    batches = [{"kind": "items"} for _ in range(WINDOW)]
+    batches: list[dict[str, object]] = [{"kind": "items"} for _ in range(WINDOW)]
     for batch in batches:
         credit.stamp(batch)
     assert [b["seq"] for b in batches] == [6, 7] and credit.blocked

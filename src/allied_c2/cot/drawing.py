@@ -14,6 +14,14 @@ The shapes follow ATAK's own output (shared corpus ``atak-dp__*``, ``cotshrink__
 - a delete is ``t-x-d-d`` with ``<link uid=… relation="none"/>`` and
   ``<__forcedelete/>`` (corpus ``freetaktest__t-x-d-d__delete-link``).
 
+ATAK's range-and-bearing tools are read back too (drawn, not made, by the web):
+``u-r-b-c-c`` is a circle written as ``u-d-c-c`` is; ``u-r-b-bullseye`` a circle of
+``<bullseye distance>`` metres with ``ringNum`` rings every ``ringDist`` metres
+when ``hasRangeRings`` (ATAK's and WinTAK's bullseyes in the corpus); ``u-rb-a`` a
+line from the event's point, ``<range value>`` metres along ``<bearing value>``
+degrees (the stored values are metres and degrees whatever ``rangeUnits`` and
+``bearingUnits`` ask to display; a magnetic ``northRef`` is drawn as true north).
+
 Colours are ATAK's signed 32-bit ARGB integers (``strokeColor value="-1"``).
 """
 
@@ -207,14 +215,74 @@ def _point(text: str | None) -> list[float] | None:
     return None
 
 
+BULLSEYE = "u-r-b-bullseye"
+RANGE_BEARING_LINE = "u-rb-a"
+_EARTH_M = 6_371_008.8  # mean radius (IUGG), as for the page's circles
+
+
+def _float(element: Element | None, name: str) -> float | None:
+    if element is None:
+        return None
+    try:
+        value = float(element.get(name) or "")
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _destination(lat: float, lon: float, bearing: float, distance: float) -> list[float]:
+    """The point ``distance`` metres from (lat, lon) along ``bearing`` (great circle)."""
+    d, b = distance / _EARTH_M, math.radians(bearing)
+    p1, l1 = math.radians(lat), math.radians(lon)
+    p2 = math.asin(math.sin(p1) * math.cos(d) + math.cos(p1) * math.sin(d) * math.cos(b))
+    l2 = l1 + math.atan2(
+        math.sin(b) * math.sin(d) * math.cos(p1), math.cos(d) - math.sin(p1) * math.sin(p2)
+    )
+    return [round(math.degrees(p2), 7), round((math.degrees(l2) + 540) % 360 - 180, 7)]
+
+
+def _range_bearing(event: CotEvent) -> dict[str, Any] | None:
+    """A bullseye's rings or a range-and-bearing line (see the module's docstring)."""
+    detail = event.detail
+    assert detail is not None
+    stroke = (
+        _argb(detail.find("strokeColor").get("value"))
+        if detail.find("strokeColor") is not None
+        else None
+    )
+    if event.type == BULLSEYE:
+        bullseye = detail.find("bullseye")
+        distance = _float(bullseye, "distance")
+        if bullseye is None or distance is None or not 0 < distance <= 5_000_000:
+            return None
+        radii = [distance]
+        step, count = _float(bullseye, "ringDist"), _float(bullseye, "ringNum")
+        if bullseye.get("hasRangeRings") == "true" and step and count and step > 0:
+            radii += [step * k for k in range(1, min(int(count), MAX_RINGS - 1) + 1)]
+        radii = sorted({round(r, 2) for r in radii if 0 < r <= 5_000_000})
+        return {"kind": "circle", "points": [], "radii": radii, "stroke": stroke, "fill": None}
+    distance = _float(detail.find("range"), "value")
+    bearing = _float(detail.find("bearing"), "value")
+    if distance is None or bearing is None or not 0 < distance <= 5_000_000:
+        return None
+    start = [event.lat, event.lon]
+    points = [start, _destination(event.lat, event.lon, bearing, distance)]
+    return {"kind": "line", "points": points, "radii": [], "stroke": stroke, "fill": None}
+
+
 def shape_of(event: CotEvent) -> dict[str, Any] | None:
-    """The geometry of a ``u-d-…`` drawing for the web COP; None for anything else.
+    """The geometry of a drawing for the web COP (``u-d-…``, and ATAK's range-and-bearing
+    circle, bullseye and line); None for anything else.
 
     ``{"kind": "line"|"polygon"|"circle", "points": [[lat, lon]…], "radii": [m…],
     "stroke": css, "fill": css}``: freeform shapes closed on their first vertex,
     and rectangles, are polygons; every ring of a circle is one radius.
     """
-    if not event.type.startswith("u-d-") or event.detail is None:
+    if event.detail is None:
+        return None
+    if event.type in (BULLSEYE, RANGE_BEARING_LINE):
+        return _range_bearing(event)
+    if not event.type.startswith(("u-d-", "u-r-b-c-c")):
         return None
     points: list[list[float]] = []
     radii: list[float] = []

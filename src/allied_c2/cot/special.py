@@ -19,7 +19,7 @@ PONG = "t-x-c-t-r"
 DISCONNECT = "t-x-d-d"
 SERVER_HOW = "h-g-i-g-o"
 
-_PICTURE_PREFIXES = ("a-", "b-m-p", "u-d-", "b-a-o-")
+_PICTURE_PREFIXES = ("a-", "b-m-p", "u-d-", "u-r-b-", "b-a-o-")  # u-r-b-: range & bearing
 _PICTURE_EXACT = frozenset({"u-rb-a", "b-r-f-h-c"})
 _CONTROL_PREFIXES = ("t-x-takp", "t-x-c-", "t-b")
 

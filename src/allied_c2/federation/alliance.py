@@ -40,6 +40,7 @@ from allied_c2.cot.addressing import addressing_of
 from allied_c2.cot.event import CotEvent
 from allied_c2.federation import alliance_wire as aw
 from allied_c2.federation.guard import Offer
+from allied_c2.federation.link import State
 from allied_c2.security.audience import Origin
 from allied_c2.security.decision import may_send
 from allied_c2.security.markings import Marking, marking_to_cot
@@ -123,6 +124,14 @@ class AllianceRelay:
         if home is None:
             raise DecisionError(
                 503, f"{tracked.record.id}: its server {home_name} is not federated"
+            )
+        if home.link.state is not State.UP:
+            # Refused rather than queued: a queued action would live only in this
+            # process until the link is back (never acknowledge what is not kept).
+            raise DecisionError(
+                503,
+                f"{tracked.record.id}: its server {home_name} is not connected "
+                f"(link {home.link.state.value}); nothing was done, try again when it is",
             )
         home_id = tracked.record.id.rsplit(MIRROR_SEPARATOR, 1)[0]
         payload = {

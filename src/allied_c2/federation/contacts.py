@@ -50,8 +50,8 @@ class FederatedContacts:
         if contact is not None:
             contact.markings.add(marking)
 
-    def gone(self, federate: str, uid: str) -> None:
-        self._contacts.pop((federate, uid), None)
+    def gone(self, federate: str, uid: str) -> RemoteContact | None:
+        return self._contacts.pop((federate, uid), None)
 
     def forget(self, federate: str) -> None:
         for key in [k for k in self._contacts if k[0] == federate]:

@@ -13,6 +13,9 @@ The peer's certificate is checked against the peer CA the administrator
 registered, for a name in the registered peer certificate (TAK turns hostname
 verification off; this is the closest grpcio allows). The listener on the
 other side pins our certificate's fingerprint.
+
+The dialer runs on the gRPC loop (loop_thread.py); the link's state changes
+happen on the main loop (``on_main``), where the guard and the hub are.
 """
 
 from __future__ import annotations
@@ -48,13 +51,15 @@ def target_name(peer_cert_pem: str) -> str:
 
 async def run_dialer(service: FederationService, member: Member) -> None:
     """Dial until the federate is removed (the task is then cancelled)."""
+    thread = service.thread
+    assert thread is not None
     while member.link.state is not State.CLOSED:
-        member.link.connecting(service.now())
+        await thread.on_main(member.link.connecting, service.now())
         try:
             await dial_once(service, member)
             reason = "the link ended"
         except asyncio.CancelledError:
-            service.link_down(member, "stopped", dialer=True)
+            thread.call_main(service.link_down, member, "stopped", dialer=True)
             raise
         except grpc.aio.AioRpcError as exc:
             reason = f"{exc.code().name}: {exc.details()}"
@@ -63,13 +68,13 @@ async def run_dialer(service: FederationService, member: Member) -> None:
         except Exception as exc:  # a bug must not end the link for good
             log.exception("federate %s: dialer failed", member.name)
             reason = repr(exc)
-        delay = service.link_down(member, reason, dialer=True)
+        delay = await thread.on_main(service.link_down, member, reason, dialer=True)
         await asyncio.sleep(delay)
 
 
 async def dial_once(service: FederationService, member: Member) -> None:
-    record = member.record
-    assert record.connect is not None
+    record, thread, inbox = member.record, service.thread, service.inbox
+    assert record.connect is not None and thread is not None and inbox is not None
     interval = service.config.federation_health_interval
     credentials = ch.channel_credentials(service.identity, record.peer_ca.encode("ascii"))
     options = ch.message_options(service.config.federation_max_message_bytes)
@@ -86,15 +91,14 @@ async def dial_once(service: FederationService, member: Member) -> None:
             if first is grpc.aio.EOF or first.streamUpdate.status != fig_pb2.ServerHealth.SERVING:
                 raise LinkError(f"the peer's groups stream did not say SERVING ({first!r})")
         inbound = ch.callable_for(channel, ch.CLIENT_EVENT_STREAM)(subscription)
-        stop = asyncio.Event()
-        member.stop = stop
-        service.link_up(member, record.connect, dialer=True)
-        outbound = ch.callable_for(channel, ch.SERVER_EVENT_STREAM)(service.outbound(member, stop))
+        address = record.connect
+        outbox = await thread.on_main(service.open_outbound, member, address, dialer=True)
+        outbound = ch.callable_for(channel, ch.SERVER_EVENT_STREAM)(outbox.messages())
         health = ch.callable_for(channel, ch.HEALTH_CHECK)
 
         async def read_inbound() -> None:
             async for message in inbound:
-                service.inbound(member, message)
+                await inbox.put(member, message)
             raise LinkError("the peer ended its event stream")
 
         async def read_answers() -> None:
@@ -115,10 +119,10 @@ async def dial_once(service: FederationService, member: Member) -> None:
                 if answer.status != fig_pb2.ServerHealth.SERVING:
                     name = fig_pb2.ServerHealth.ServingStatus.Name(answer.status)
                     raise LinkError(f"peer health: {name}")
-                member.link.seen_alive(service.now())
+                thread.call_main(member.link.seen_alive, service.now())
 
         async def until_stopped() -> None:
-            await stop.wait()
+            await outbox.stopped.wait()
             raise LinkError("link closed")
 
         tasks: list[asyncio.Future[Any]] = [
@@ -134,8 +138,8 @@ async def dial_once(service: FederationService, member: Member) -> None:
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         finally:
-            stop.set()
-            member.wake.set()
+            outbox.stop()
+            thread.call_main(service.close_outbound, member, outbox, "", down=False)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

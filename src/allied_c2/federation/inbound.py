@@ -13,12 +13,17 @@ for its uid is dropped: a resend after a drop must not move a unit back.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from allied_c2.cot.special import keeps_in_picture
+from allied_c2.cot.drawing import delete_event, forced_deletes
+from allied_c2.cot.event import CotEvent
+from allied_c2.cot.special import is_disconnect, keeps_in_picture
+from allied_c2.federation import wire
 from allied_c2.federation.alliance_wire import is_relay
 from allied_c2.federation.link import Discard, InContact, InEvent
 from allied_c2.federation.proto import fig_pb2
+from allied_c2.security.markings import marking_to_cot, rollup
 from allied_c2.server.peers import Refusal
 from allied_c2.server.request_views import MARKER_PREFIX
 
@@ -40,9 +45,20 @@ def receive(service: FederationService, member: Member, message: fig_pb2.Federat
         if not result.deleted:
             service.contacts.seen(member.name, result.uid, result.callsign, now)
             return
-        service.contacts.gone(member.name, result.uid)
-        if result.notice is not None:
-            hub.ingest(None, member.principal, result.notice, now, via=via)
+        contact = service.contacts.gone(member.name, result.uid)
+        notice = result.notice
+        if notice is not None and (local := _local_uid(result.uid, member)) != result.uid:
+            notice = wire.deleted_contact(message, now, uid=local)
+        if notice is not None and is_disconnect(notice) and not forced_deletes(notice):
+            # A contact entry carries no marking: the notice is marked as the contact
+            # (the roll-up of what it sent here), as a local contact's is (hub.detach);
+            # of a contact that sent nothing here nobody knew, so nobody is told.
+            if contact is None or not contact.markings:
+                return
+            known = rollup(contact.markings, hub.policy)
+            notice = notice.with_marking(*marking_to_cot(known), in_place=True)
+        if notice is not None:
+            hub.ingest(None, member.principal, notice, now, via=via)
             hub.wake()
         return
     assert isinstance(result, InEvent)
@@ -53,11 +69,11 @@ def receive(service: FederationService, member: Member, message: fig_pb2.Federat
         else:
             member.link.stats.discarded_in["alliance_off"] += 1
         return
-    if event.uid.startswith(MARKER_PREFIX) and "@" not in event.uid:
-        # Every server numbers its requests from REQ-0001: a peer's request marker is
-        # named as the peer's request copies are (REQ-0001@HOME), so it never replaces
-        # this server's own marker of the same number.
-        event = event.evolve(uid=f"{event.uid}@{member.name}")
+    if (local := _local_uid(event.uid, member)) != event.uid:
+        event = event.evolve(uid=local)
+    targets = forced_deletes(event)
+    if any(_local_uid(uid, member) != uid for uid in targets):
+        event = _renamed_delete(event, [_local_uid(uid, member) for uid in targets], now)
     entry = hub.picture.get(event.uid)
     if entry is not None and keeps_in_picture(event) and entry.event.time >= event.time:
         member.link.stats.discarded_in["outdated"] += 1
@@ -72,3 +88,21 @@ def receive(service: FederationService, member: Member, message: fig_pb2.Federat
         except Refusal:
             member.link.refused("bad_marking")
     hub.wake()
+
+
+def _local_uid(uid: str, member: Member) -> str:
+    """Every server numbers its requests from REQ-0001: a peer's request marker is
+    named here as the peer's request copies are (``request-REQ-0001@HOME``), so it
+    never replaces this server's own marker of the same number; its delete is
+    renamed the same way."""
+    if uid.startswith(MARKER_PREFIX) and "@" not in uid:
+        return f"{uid}@{member.name}"
+    return uid
+
+
+def _renamed_delete(event: CotEvent, targets: list[str], now: datetime) -> CotEvent:
+    """The peer's delete of its request marker, naming the marker as it is held here."""
+    link = event.detail.find("link") if event.detail is not None else None
+    kind = (link.get("type") if link is not None else None) or "b-m-p-s-m"
+    renamed = delete_event(targets[0], kind, now, notice_uid=event.uid)
+    return renamed.with_marking(event.access, event.caveat, event.releasable_to, in_place=True)

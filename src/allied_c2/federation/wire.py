@@ -17,9 +17,12 @@ TAK: each sender appends its server id and resets the hop count.
 from __future__ import annotations
 
 import copy
+import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from allied_c2.cot.drawing import delete_event, forced_deletes
 from allied_c2.cot.errors import CotError
 from allied_c2.cot.event import CotEvent
 from allied_c2.cot.special import disconnect_notice
@@ -104,14 +107,22 @@ class Provenance:
 def federated_event(
     event: CotEvent, server_id: str, server_name: str, came_through: Provenance | None = None
 ) -> fig_pb2.FederatedEvent:
-    """The message for ``event``; a ``t-x-d-d`` becomes a contact DELETE."""
+    """The message for ``event``; a contact's ``t-x-d-d`` becomes a contact DELETE.
+
+    A ``t-x-d-d`` with ``__forcedelete`` (a drawing or marker deleted in ATAK) goes
+    as the event it is, where TAK sends a contact DELETE: a contact entry has no
+    marking, and the peer's picture removes an item only for a delete marked as
+    the item (picture_exits.py). A TAK Server peer relays the event to its
+    clients, which delete the item as ATAK's own delete makes them."""
     message = fig_pb2.FederatedEvent()
-    if event.type == "t-x-d-d":
+    if event.type == "t-x-d-d" and not forced_deletes(event):
         link = event.detail.find("link") if event.detail is not None else None
         uid = link.get("uid") if link is not None else None
         message.contact.operation = CONTACT_DELETE
         message.contact.uid = uid or event.uid
-        message.contact.callsign = (link.get("parent_callsign") if link is not None else None) or ""
+        # TAK writes the deleted item's CoT type here (link@type, federation-v2.md).
+        kind = link.get("type") if link is not None else None
+        message.contact.callsign = kind or (link.get("parent_callsign") if link else None) or ""
     else:
         message.event.CopyFrom(geo_event(event))
     earlier = came_through.server_ids if came_through is not None else ()
@@ -198,10 +209,27 @@ def cot_event(geo: fig_pb2.GeoEvent) -> CotEvent:
     )
 
 
-def deleted_contact(message: fig_pb2.FederatedEvent, now: datetime) -> CotEvent:
-    """A contact DELETE as the ``t-x-d-d`` TAK Server makes of it."""
+_COT_TYPE = re.compile(r"[a-z](-[A-Za-z0-9_.]+)+")
+
+
+def deleted_contact(
+    message: fig_pb2.FederatedEvent, now: datetime, uid: str | None = None
+) -> CotEvent:
+    """A contact DELETE as a ``t-x-d-d`` (``uid``: the local name of the deleted item).
+
+    TAK puts the deleted item's CoT type in ``callsign`` (link@type): a contact's
+    (``a-…``) becomes the disconnect notice TAK clients know; anything else
+    (a drawing, a marker) the ``__forcedelete`` ATAK itself sends, so the item
+    also leaves the peer's picture and maps. A peer that writes a callsign
+    there instead (not a CoT type) is read as a contact's disconnect."""
     entry = message.contact
-    return disconnect_notice(check_uid(entry.uid), entry.callsign or None, now)
+    target = check_uid(uid or entry.uid)
+    kind = entry.callsign
+    if not _COT_TYPE.fullmatch(kind):
+        return disconnect_notice(target, kind or None, now)
+    if kind.startswith("a-"):
+        return disconnect_notice(target, None, now, link_type=kind)
+    return delete_event(target, kind, now, notice_uid=str(uuid.uuid4()))
 
 
 __all__ = [

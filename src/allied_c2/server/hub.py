@@ -215,6 +215,15 @@ class Hub:
             notice = disconnect_notice(peer.uid, peer.callsign, now)
             if self._stamp:
                 notice = notice.with_marking(*marking_to_cot(contact), in_place=True)
+            if self._outlets:  # other nodes' clients and federates knew the contact too
+                origin = (
+                    written_origin(self.identities, peer.principal, peer.uid, PUBLIC)
+                    if self.identities.grouped
+                    else NO_ORIGIN
+                )
+                # Marked in the XML even with stamping off: other nodes read the marking there.
+                marked = notice if self._stamp else notice.with_marking(*marking_to_cot(contact))
+                self._emit(Accepted(marked, contact, PUBLIC, origin, peer.principal, now))
             self.delivery.broadcast(notice, contact, exclude=peer, groups=self._writes(peer, None))
 
     def contact_marking(self, peer: Peer) -> Marking | None:

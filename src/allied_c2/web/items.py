@@ -16,8 +16,9 @@ __all__ = ["banner_of", "item_json", "marking_json"]
 def item_json(event: CotEvent, marking: Marking) -> dict[str, Any]:
     item = event.to_dict()
     item["marking"] = marking_json(marking)
-    if event.type.startswith("u-d-"):
-        # Drawings carry their geometry (link points, circle rings) for the page to draw.
+    if event.type.startswith(("u-d-", "u-r")):
+        # Drawings (and ATAK's range-and-bearing tools) carry their geometry (link
+        # points, circle rings, a bearing line's ends) for the page to draw.
         item["shape"] = shape_of(event)
     return item
 
