@@ -169,6 +169,11 @@ async def _receive(reader: asyncio.StreamReader, seen: dict[str, float]) -> None
                     seen[key] = (at - int(found.group(2))) / 1e6
 
 
+async def _drain(reader: asyncio.StreamReader) -> None:
+    while await reader.read(65536):
+        pass
+
+
 async def _send(writer: asyncio.StreamWriter, sender: int, stop: float, sent: list[int]) -> None:
     n = 0
     interval = 1.0 / RATE
@@ -217,6 +222,10 @@ async def latency(
         ]
         host, port = usa_ep["cot_tcp"].rsplit(":", 1)
         senders = [await asyncio.open_connection(host, int(port)) for _ in range(SENDERS)]
+        # Senders read what the server relays to them, as TAK clients do: a sender that
+        # never reads fills its socket, and the server then spends the run on a slow
+        # reader's queue (server/outqueue.py), which is not the medium scenario.
+        tasks += [asyncio.create_task(_drain(reader)) for reader, _ in senders]
         # The link comes up within a few seconds: probe until an item crosses.
         deadline = time.monotonic() + 60
         while not seen[0] and time.monotonic() < deadline:

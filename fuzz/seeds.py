@@ -8,11 +8,14 @@ attributes) are computed here at run time.
 
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from pathlib import Path
 
 from allied_c2.cot.errors import CotError
 from allied_c2.cot.xmlcodec import parse_xml
+from allied_c2.federation import wire
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "src" / "allied_c2" / "scenarios"
@@ -107,4 +110,45 @@ def seeds(target: str) -> list[bytes]:
         return out
     if target == "scenario":
         return [p.read_bytes() for p in sorted(SCENARIOS.glob("*.yaml"))]
+    if target == "federation":
+        return _federated()
+    if target == "data_package":
+        return _packages()
     raise KeyError(target)
+
+
+def _federated() -> list[bytes]:
+    """Each parsed CoT seed as a peer would send it, a contact entry and its DELETE."""
+    out = []
+    for data in _xml_events():
+        try:
+            event = parse_xml(data)
+        except CotError:
+            continue
+        out.append(wire.federated_event(event, "peer-id", "peer").SerializeToString())
+    out.append(wire.contact_entry("c-1", "VIPER").SerializeToString())
+    out.append(wire.contact_entry("c-1", "a-f-G-U-C", wire.CONTACT_DELETE).SerializeToString())
+    return out
+
+
+def _packages() -> list[bytes]:
+    """Data packages as ATAK zips them: a manifest with and without a marking, and none."""
+    manifest = (
+        '<MissionPackageManifest version="2"><Configuration>'
+        '<Parameter name="uid" value="p-1"/><Parameter name="name" value="seed.zip"/>'
+        '{marking}</Configuration><Contents><Content ignore="false" zipEntry="a.cot"/>'
+        "</Contents></MissionPackageManifest>"
+    )
+    out = []
+    for marking, method in (
+        ('<Parameter name="marking" value="SECRET//REL TO USA, JPN"/>', zipfile.ZIP_DEFLATED),
+        ("", zipfile.ZIP_STORED),
+        (None, zipfile.ZIP_DEFLATED),
+    ):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", method) as archive:
+            if marking is not None:
+                archive.writestr("MANIFEST/manifest.xml", manifest.format(marking=marking))
+            archive.writestr("a.cot", MINIMAL_EVENT)
+        out.append(buffer.getvalue())
+    return out

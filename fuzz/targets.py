@@ -9,7 +9,11 @@ round-trips" is the whole contract.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
+from datetime import UTC, datetime
+
+from google.protobuf.message import DecodeError
 
 from allied_c2.alliance.scenario import ScenarioError, dump_structure, load_scenario_text
 from allied_c2.cot.errors import CotError
@@ -17,8 +21,18 @@ from allied_c2.cot.event import CotEvent, WireFormat
 from allied_c2.cot.framing import FramingError, ProtoFrame, StreamFramer, XmlFrame, parse_datagram
 from allied_c2.cot.protocodec import parse_proto
 from allied_c2.cot.xmlcodec import parse_xml, serialize_xml
+from allied_c2.federation import wire
+from allied_c2.federation.guard import Guard, PeerView
+from allied_c2.federation.identity import federate_principal
+from allied_c2.federation.link import InContact, InEvent, Link
+from allied_c2.federation.proto import fig_pb2
+from allied_c2.federation.rules import NO_RULES
+from allied_c2.security.audience import Audience
+from allied_c2.security.decision import ReleaseCache
 from allied_c2.security.levels import MarkingError
 from allied_c2.security.markings import marking_from_cot, marking_to_cot, parse_banner
+from allied_c2.security.policy import DEFAULT_POLICY
+from allied_c2.web.manifest import manifest_parameter
 
 FIELDS = (
     "uid", "type", "how", "time", "start", "stale", "lat", "lon", "hae", "ce", "le",
@@ -142,10 +156,46 @@ def check_scenario(data: bytes) -> None:
     assert dump_structure(again) == dump_structure(structure)
 
 
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+GUARD = Guard(Audience(ReleaseCache(DEFAULT_POLICY)), DEFAULT_POLICY, "fuzz.example", "USA")
+PEER = PeerView("JPN-SRV", federate_principal("JPN-SRV", "JPN", "SECRET"), NO_RULES)
+
+
+def check_federation(data: bytes) -> None:
+    """A ``FederatedEvent`` from a peer is refused (not protobuf) or discarded by the link
+    (loop, hops, malformed…), or becomes an event or contact that reaches local clients in
+    both encodings and crosses back unchanged (a fixed point of the federation wire)."""
+    try:
+        message = fig_pb2.FederatedEvent.FromString(data)
+    except DecodeError:
+        return
+    result = Link(PEER, GUARD, "fuzz-server-id").receive(message, NOW)
+    if isinstance(result, InContact):
+        if result.notice is not None:
+            parse_xml(result.notice.xml_wire)
+        return
+    if not isinstance(result, InEvent):
+        return
+    event = result.event
+    assert parse_proto(event.proto_payload) is not None
+    parse_xml(event.xml_wire)
+    once = wire.cot_event(wire.geo_event(event))
+    twice = wire.cot_event(wire.geo_event(once))
+    assert view(twice) == view(once), (view(once), view(twice))
+
+
+def check_data_package(data: bytes) -> None:
+    """An uploaded data package: its manifest's marking is read, or None; never an error."""
+    value = manifest_parameter(io.BytesIO(data), "marking")
+    assert value is None or isinstance(value, str)
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "framer": check_framer,
     "xml": check_xml,
     "proto": check_proto,
     "markings": check_markings,
     "scenario": check_scenario,
+    "federation": check_federation,
+    "data_package": check_data_package,
 }

@@ -12,6 +12,7 @@ import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,12 +20,19 @@ from hypothesis import strategies as st
 
 from allied_c2.alliance.scenario import ScenarioError, load_scenario_text
 from allied_c2.cot.xmlcodec import parse_xml
+from allied_c2.federation import wire
+from allied_c2.federation.link import Discard, Link
+from allied_c2.federation.proto import fig_pb2
 from allied_c2.security.levels import MarkingError
 from allied_c2.security.markings import parse_banner
 from fuzz.seeds import seeds
 from fuzz.targets import (
     FRAMER_MAX,
+    GUARD,
+    NOW,
+    PEER,
     TARGETS,
+    check_federation,
     check_framer,
     check_markings,
     check_scenario,
@@ -120,6 +128,36 @@ def test_times_before_1970_are_refused() -> None:
 
     with pytest.raises(CotError, match="before 1970"):
         parse_xml(event(time="1969-12-31T23:59:59Z"))
+
+
+def _federated(**geo: Any) -> bytes:
+    message = wire.federated_event(parse_xml(event()), "peer-id", "peer")
+    for name, value in geo.items():
+        setattr(message.event, name, value)
+    return message.SerializeToString()
+
+
+# Found by the federation target's first seeded runs: each reached lxml (a ValueError out
+# of the link's read loop, which dropped the link) or made an event no client could read.
+FEDERATION_REGRESSIONS = [
+    (
+        "control character in a contact DELETE's callsign",
+        wire.contact_entry("c-1", "a-\x0f\npeer", wire.CONTACT_DELETE).SerializeToString(),
+    ),
+    ("NUL in coordSource", _federated(coordSource="h-g-i\x00g-o")),
+    ("NUL in ploc", _federated(ploc="GPS\x00", other="<detail/>")),
+    ("a time before 1970", _federated(sendTime=-1)),
+]
+
+
+@pytest.mark.parametrize(
+    ("why", "data"), FEDERATION_REGRESSIONS, ids=[w for w, _ in FEDERATION_REGRESSIONS]
+)
+def test_federation_regressions(why: str, data: bytes) -> None:
+    check_federation(data)
+    message = fig_pb2.FederatedEvent.FromString(data)
+    result = Link(PEER, GUARD, "fuzz-server-id").receive(message, NOW)
+    assert isinstance(result, Discard) and result.reason == "malformed", result
 
 
 @pytest.mark.parametrize("name", sorted(TARGETS))

@@ -60,4 +60,6 @@ def to_millis(value: datetime) -> int:
 def from_millis(millis: int, name: str = "time") -> datetime:
     if millis > _MAX_MS:
         raise CotError("bad_time", f"{name} is out of range: {millis} ms")
+    if millis < 0:  # federation's GeoEvent times are signed; XML refuses them (parse_time)
+        raise CotError("bad_time", f"{name} is before 1970: {millis} ms")
     return EPOCH + timedelta(milliseconds=millis)

@@ -13,9 +13,6 @@ The peer's certificate is checked against the peer CA the administrator
 registered, for a name in the registered peer certificate (TAK turns hostname
 verification off; this is the closest grpcio allows). The listener on the
 other side pins our certificate's fingerprint.
-
-The dialer runs on the gRPC loop (loop_thread.py); the link's state changes
-happen on the main loop (``on_main``), where the guard and the hub are.
 """
 
 from __future__ import annotations
@@ -51,15 +48,13 @@ def target_name(peer_cert_pem: str) -> str:
 
 async def run_dialer(service: FederationService, member: Member) -> None:
     """Dial until the federate is removed (the task is then cancelled)."""
-    thread = service.thread
-    assert thread is not None
     while member.link.state is not State.CLOSED:
-        await thread.on_main(member.link.connecting, service.now())
+        member.link.connecting(service.now())
         try:
             await dial_once(service, member)
             reason = "the link ended"
         except asyncio.CancelledError:
-            thread.call_main(service.link_down, member, "stopped", dialer=True)
+            service.link_down(member, "stopped", dialer=True)
             raise
         except grpc.aio.AioRpcError as exc:
             reason = f"{exc.code().name}: {exc.details()}"
@@ -68,13 +63,13 @@ async def run_dialer(service: FederationService, member: Member) -> None:
         except Exception as exc:  # a bug must not end the link for good
             log.exception("federate %s: dialer failed", member.name)
             reason = repr(exc)
-        delay = await thread.on_main(service.link_down, member, reason, dialer=True)
+        delay = service.link_down(member, reason, dialer=True)
         await asyncio.sleep(delay)
 
 
 async def dial_once(service: FederationService, member: Member) -> None:
-    record, thread, inbox = member.record, service.thread, service.inbox
-    assert record.connect is not None and thread is not None and inbox is not None
+    record = member.record
+    assert record.connect is not None
     interval = service.config.federation_health_interval
     credentials = ch.channel_credentials(service.identity, record.peer_ca.encode("ascii"))
     options = ch.message_options(service.config.federation_max_message_bytes)
@@ -91,14 +86,15 @@ async def dial_once(service: FederationService, member: Member) -> None:
             if first is grpc.aio.EOF or first.streamUpdate.status != fig_pb2.ServerHealth.SERVING:
                 raise LinkError(f"the peer's groups stream did not say SERVING ({first!r})")
         inbound = ch.callable_for(channel, ch.CLIENT_EVENT_STREAM)(subscription)
-        address = record.connect
-        outbox = await thread.on_main(service.open_outbound, member, address, dialer=True)
-        outbound = ch.callable_for(channel, ch.SERVER_EVENT_STREAM)(outbox.messages())
+        stop = asyncio.Event()
+        member.stop = stop
+        service.link_up(member, record.connect, dialer=True)
+        outbound = ch.callable_for(channel, ch.SERVER_EVENT_STREAM)(service.outbound(member, stop))
         health = ch.callable_for(channel, ch.HEALTH_CHECK)
 
         async def read_inbound() -> None:
             async for message in inbound:
-                await inbox.put(member, message)
+                service.inbound(member, message)
             raise LinkError("the peer ended its event stream")
 
         async def read_answers() -> None:
@@ -119,10 +115,10 @@ async def dial_once(service: FederationService, member: Member) -> None:
                 if answer.status != fig_pb2.ServerHealth.SERVING:
                     name = fig_pb2.ServerHealth.ServingStatus.Name(answer.status)
                     raise LinkError(f"peer health: {name}")
-                thread.call_main(member.link.seen_alive, service.now())
+                member.link.seen_alive(service.now())
 
         async def until_stopped() -> None:
-            await outbox.stopped.wait()
+            await stop.wait()
             raise LinkError("link closed")
 
         tasks: list[asyncio.Future[Any]] = [
@@ -138,8 +134,8 @@ async def dial_once(service: FederationService, member: Member) -> None:
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         finally:
-            outbox.stop()
-            thread.call_main(service.close_outbound, member, outbox, "", down=False)
+            stop.set()
+            member.wake.set()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

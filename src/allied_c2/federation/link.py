@@ -28,6 +28,7 @@ from enum import StrEnum
 
 from allied_c2.cot.errors import CotError
 from allied_c2.cot.event import CotEvent
+from allied_c2.cot.validation import check_uid, check_xml_text
 from allied_c2.federation import wire
 from allied_c2.federation.backlog import Backlog
 from allied_c2.federation.guard import Cross, Deny, Guard, Offer, PeerView
@@ -293,6 +294,11 @@ class Link:
         entry = message.contact
         if not entry.uid:
             return self._discard("malformed", "contact without uid")
+        try:  # both end up in XML (a disconnect notice) and in Marti contact lists
+            check_uid(entry.uid)
+            check_xml_text(entry.callsign)
+        except (CotError, ValueError) as exc:
+            return self._discard("malformed", f"contact: {exc}")
         if entry.operation == wire.CONTACT_DELETE:
             self.contacts.pop(entry.uid, None)
             self._rebuild_peer()

@@ -12,16 +12,13 @@ PERMISSION_DENIED and audited. Calls are tied into one session by the peer's
 address; a new connection from the same federate replaces the old session (a
 restarted peer need not wait for the old one to time out), and a session that
 sends no health check for five intervals (TAK: 15 s) is closed.
-
-The handlers run on the gRPC loop (loop_thread.py); what they need of the
-federates, the links and the hub they ask of the main loop (``on_main``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -31,8 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from allied_c2.config import Endpoint
 from allied_c2.federation import channel as ch
 from allied_c2.federation.identity import fingerprint_of_der
-from allied_c2.federation.loop_thread import LoopThread
-from allied_c2.federation.pipes import Inbox, Outbox
+from allied_c2.federation.link import State
 from allied_c2.federation.proto import fig_pb2
 
 if TYPE_CHECKING:
@@ -44,13 +40,13 @@ NOT_CONNECTED = fig_pb2.ServerHealth.NOT_CONNECTED
 
 
 class Session:
-    """The calls of one federate's connection to us (closed from either loop)."""
+    """The calls of one federate's connection to us."""
 
-    def __init__(self, member: Member, address: str, thread: LoopThread) -> None:
+    def __init__(self, member: Member, address: str) -> None:
         self.member = member
         self.address = address
-        self.closed = thread.flag()
-        self.outbox: Outbox | None = None  # our event stream to the peer, while open
+        self.closed = asyncio.Event()
+        self.stop = asyncio.Event()  # ends our outbound stream
         self.reason = "closed"
         self.events_open = False
         self.last_health = time.monotonic()
@@ -59,23 +55,13 @@ class Session:
         if not self.closed.is_set():
             self.reason = reason
             self.closed.set()
-            if self.outbox is not None:
-                self.outbox.stop()
+            self.stop.set()
             self.member.wake.set()
 
 
-class Refused(Exception):
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
-        super().__init__(details)
-        self.code = code
-        self.details = details
-
-
 class Listener:
-    def __init__(self, service: FederationService, thread: LoopThread, inbox: Inbox) -> None:
+    def __init__(self, service: FederationService) -> None:
         self.service = service
-        self.thread = thread
-        self.inbox = inbox
 
     def handlers(self) -> dict[str, Callable[..., Any]]:
         return {
@@ -88,16 +74,20 @@ class Listener:
             ch.HEALTH_CHECK: self.health,
         }
 
-    def _attach(self, fingerprint: str, address: str) -> Session:
-        """On the main loop: the federate's session for this connection (a new
-        connection from it replaces the old session)."""
-        member = self.service.identify(fingerprint, address)
+    async def _session(self, context: Any) -> Session:
+        address = str(context.peer())
+        certificates = context.auth_context().get("x509_pem_cert") or []
+        if not certificates:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "a client certificate is required")
+        der = x509.load_pem_x509_certificate(certificates[0]).public_bytes(Encoding.DER)
+        member = self.service.identify(fingerprint_of_der(der), address)
         if member is None:
-            raise Refused(
+            await context.abort(
                 grpc.StatusCode.PERMISSION_DENIED, "this certificate is not a registered federate"
             )
+        assert member is not None
         if member.record.connect:
-            raise Refused(
+            await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "this server dials that federate itself: give --connect on one side only",
             )
@@ -105,21 +95,9 @@ class Listener:
         if session is None or session.closed.is_set() or session.address != address:
             if session is not None:
                 session.close("replaced by a new connection from the federate")
-            session = Session(member, address, self.thread)
+            session = Session(member, address)
             member.session = session
         return session
-
-    async def _session(self, context: Any) -> Session:
-        address = str(context.peer())
-        certificates = context.auth_context().get("x509_pem_cert") or []
-        if not certificates:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "a client certificate is required")
-        der = x509.load_pem_x509_certificate(certificates[0]).public_bytes(Encoding.DER)
-        try:
-            return await self.thread.on_main(self._attach, fingerprint_of_der(der), address)
-        except Refused as refused:
-            await context.abort(refused.code, refused.details)
-            raise  # abort raises; this line is for the type checker
 
     async def _hold(self, session: Session, context: Any) -> None:
         """Keep a call open until the session ends, then end it with the reason."""
@@ -127,15 +105,11 @@ class Listener:
         await context.abort(grpc.StatusCode.UNAVAILABLE, f"link closed: {session.reason}")
 
     async def _drain(
-        self,
-        session: Session,
-        requests: AsyncIterator[Any],
-        handle: Callable[[Any], Awaitable[None]] | None = None,
+        self, session: Session, requests: AsyncIterator[Any], handle: Callable[[Any], None]
     ) -> None:
         async def consume() -> None:
             async for message in requests:
-                if handle is not None:
-                    await handle(message)
+                handle(message)
 
         reading = asyncio.ensure_future(consume())
         closing = asyncio.ensure_future(session.closed.wait())
@@ -155,33 +129,34 @@ class Listener:
     async def client_groups(self, requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
         session = await self._session(context)
         yield self.service.subscription(server=True)
-        await self._drain(session, requests)  # no group mapping yet
+        await self._drain(session, requests, lambda _: None)  # no group mapping yet
 
     async def client_events(self, request: Any, context: Any) -> AsyncIterator[Any]:
         session = await self._session(context)
         if not request.identity.name:  # TAK refuses an empty identity.name too
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "identity.name is empty")
-        member, service = session.member, self.service
-        outbox = await self.thread.on_main(
-            service.open_outbound, member, session.address, dialer=False
-        )
-        session.outbox = outbox
+        member = session.member
+        if member.stop is not None and member.stop is not session.stop:
+            member.stop.set()  # an older outbound stream of this federate ends
+            if member.link.state is State.UP:  # what it wrote lately is sent again here
+                self.service.link_down(member, "replaced by a new connection", dialer=False)
+        member.stop = session.stop
         session.events_open = True
+        self.service.link_up(member, session.address, dialer=False)
         try:
-            if session.closed.is_set():
-                outbox.stop()
-            async for message in outbox.messages():
+            async for message in self.service.outbound(member, session.stop):
                 yield message
         finally:
             session.events_open = False
-            self.thread.call_main(service.close_outbound, member, outbox, session.reason, down=True)
+            if member.stop is session.stop:  # not when a newer stream took the link over
+                self.service.link_down(member, session.reason, dialer=False)
         await context.abort(grpc.StatusCode.UNAVAILABLE, f"link closed: {session.reason}")
 
     async def server_events(self, requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
         session = await self._session(context)
         yield self.service.subscription(server=True)
-        member, inbox = session.member, self.inbox
-        await self._drain(session, requests, lambda m: inbox.put(member, m))
+        member = session.member
+        await self._drain(session, requests, lambda m: self.service.inbound(member, m))
 
     async def client_rol(self, request: Any, context: Any) -> AsyncIterator[Any]:
         session = await self._session(context)
@@ -192,12 +167,12 @@ class Listener:
     async def server_rol(self, requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
         session = await self._session(context)
         yield self.service.subscription(server=True)
-        await self._drain(session, requests)
+        await self._drain(session, requests, lambda _: None)
 
     async def health(self, request: Any, context: Any) -> Any:
         session = await self._session(context)
         session.last_health = time.monotonic()
-        self.thread.call_main(session.member.link.seen_alive, self.service.now())
+        session.member.link.seen_alive(self.service.now())
         return fig_pb2.ServerHealth(status=SERVING if session.events_open else NOT_CONNECTED)
 
 
@@ -213,13 +188,10 @@ def check_health(service: FederationService) -> None:
 
 
 async def start_listener(service: FederationService, endpoint: Endpoint) -> tuple[Any, str]:
-    """On the gRPC loop."""
-    assert service.thread is not None and service.inbox is not None
     options = [*ch.message_options(service.config.federation_max_message_bytes)]
     options.append(("grpc.so_reuseport", 0))  # a second server must not share the port
     server = grpc.aio.server(options=options)
-    listener = Listener(service, service.thread, service.inbox)
-    server.add_generic_rpc_handlers((ch.generic_handler(listener.handlers()),))
+    server.add_generic_rpc_handlers((ch.generic_handler(Listener(service).handlers()),))
     credentials = ch.server_credentials(service.identity, service.roots)
     port = server.add_secure_port(f"{endpoint.host}:{endpoint.port}", credentials)
     if port == 0:

@@ -9,20 +9,13 @@ the originator whatever the item claims, its marking must be valid and within
 the accreditation), then routed like any local item. The store is polled for
 changes: an added federate gets a link, an updated one a new guard view, a
 removed one loses its link at once. Outbound cursors are saved every second.
-
-The guard, the links and the hub stay on the server's event loop; gRPC (the
-listener, the dialers and their streams) runs on a loop thread of its own
-(loop_thread.py), fed through pipes (pipes.py): a pump per outbound stream
-takes what the link lets cross and hands it over, and what peers send comes
-back in batches.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -36,8 +29,6 @@ from allied_c2.federation.guard import Deny, Guard, Offer, PeerView
 from allied_c2.federation.identity import federate_of, federate_principal, tak_fingerprint
 from allied_c2.federation.inbound import receive
 from allied_c2.federation.link import Link, State
-from allied_c2.federation.loop_thread import Flag, LoopThread, cancel_others
-from allied_c2.federation.pipes import Inbox, Outbox, feed
 from allied_c2.federation.proto import fig_pb2
 from allied_c2.federation.replay import seed_and_replay
 from allied_c2.federation.rules import NO_RULES, RulesError, RuleSet, load_rules
@@ -53,6 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("allied_c2.federation")
 
+BATCH = 256  # items written per wake-up of an outbound stream
 POLL_S = 1.0  # store polling and cursor saving
 # Guard denials are audited and logged at most once a second per federate and
 # reason (burst 5); the rest are counted and ride on the next entry.
@@ -66,11 +58,10 @@ class Member:
 
     record: FederateRecord
     link: Link
-    wake: Flag  # the outbound pump looks at the link again
-    outbox: Outbox | None = None  # the outbound stream in use
-    dialer: concurrent.futures.Future[None] | None = None  # on the gRPC loop
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    stop: asyncio.Event | None = None  # set to end the outbound stream in use
+    dialer: asyncio.Task[None] | None = None
     session: Any = None  # the listener's session (listener.py), when the peer dialled us
-    pumps: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def name(self) -> str:
@@ -105,9 +96,7 @@ class FederationService:
         self._limiter = RateLimiter(DENIAL_RATE, DENIAL_BURST)
         self._revision = -1
         self._tasks: list[asyncio.Task[None]] = []
-        self._server: Any = None  # the gRPC server, on the gRPC loop
-        self.thread: LoopThread | None = None
-        self.inbox: Inbox | None = None
+        self._server: Any = None
         self._roots = b""
         self.address: str | None = None
         self.relay: AllianceRelay | None = None  # requests and readiness (alliance.py)
@@ -122,13 +111,10 @@ class FederationService:
         self._apply(records)
         self._revision = revision
         await seed_and_replay(self)
-        self.thread = LoopThread(asyncio.get_running_loop())
-        self.inbox = Inbox(self.thread, self.inbound)
         if self.config.federation is not None:
             from allied_c2.federation.listener import start_listener
 
-            started = start_listener(self, self.config.federation)
-            self._server, self.address = await self.thread.run(started)
+            self._server, self.address = await start_listener(self, self.config.federation)
         for member in self.members.values():
             self._start_dialer(member)
         self._tasks.append(asyncio.create_task(self._poll(), name="federation-poll"))
@@ -139,18 +125,19 @@ class FederationService:
             task.cancel()
         for member in list(self.members.values()):
             self._close(member, "server stopping")
-        for dialer in [m.dialer for m in self.members.values() if m.dialer is not None]:
-            dialer.cancel()
-        if self.thread is not None:
-            await self.thread.run(_stop_server(self._server))
-            self.thread.stop()
+        for task in [m.dialer for m in self.members.values() if m.dialer is not None]:
+            task.cancel()
+        if self._server is not None:
+            await self._server.stop(1.0)
         await asyncio.to_thread(self._save_cursors)
 
     def _start_dialer(self, member: Member) -> None:
-        if member.record.connect and member.dialer is None and self.thread is not None:
+        if member.record.connect and member.dialer is None:
             from allied_c2.federation.dialer import run_dialer
 
-            member.dialer = self.thread.submit(run_dialer(self, member))
+            member.dialer = asyncio.create_task(
+                run_dialer(self, member), name=f"dial-{member.name}"
+            )
 
     # -- the federates ------------------------------------------------------------
 
@@ -184,7 +171,7 @@ class FederationService:
                     backlog_max=self.config.federation_backlog_max,
                     resend_window=self.resend_window,
                 )
-                self.members[name] = Member(record, link, Flag(asyncio.get_running_loop()))
+                self.members[name] = Member(record, link)
                 log.info("federate %s (%s, %s) registered", name, record.nation, record.clearance)
                 continue
             if record == member.record:
@@ -211,8 +198,8 @@ class FederationService:
 
     def _close(self, member: Member, reason: str) -> None:
         """End the link's streams now (the dialer reconnects unless the federate is gone)."""
-        if member.outbox is not None:
-            member.outbox.stop()
+        if member.stop is not None:
+            member.stop.set()
         member.wake.set()
         if member.session is not None:
             member.session.close(reason)
@@ -391,53 +378,29 @@ class FederationService:
                 messages.append(wire.contact_entry(peer.uid, peer.callsign or peer.uid))
         return messages
 
-    def open_outbound(self, member: Member, address: str, *, dialer: bool) -> Outbox:
-        """A stream to the peer opened: the link is up, and a pump feeds the new outbox.
-
-        A stream opened while another is in use replaces it (a restarted peer need
-        not wait for the old connection to time out); what the old one wrote lately
-        is sent again on the new one (``Link.down``)."""
-        assert self.thread is not None
-        old = member.outbox
-        if old is not None:
-            old.stop()
-            if member.link.state is State.UP:
-                self.link_down(member, "replaced by a new connection", dialer=dialer)
-        outbox = Outbox(self.thread, member.wake)
-        member.outbox = outbox
-        self.link_up(member, address, dialer=dialer)
-        pump = asyncio.create_task(self._pump(member, outbox), name=f"pump-{member.name}")
-        member.pumps.add(pump)
-        pump.add_done_callback(member.pumps.discard)
-        return outbox
-
-    def close_outbound(self, member: Member, outbox: Outbox, reason: str, *, down: bool) -> None:
-        """A stream ended; the link goes down (``down``) unless a newer stream took over."""
-        outbox.stop()
-        if member.outbox is outbox:
-            member.outbox = None
-            if down:
-                self.link_down(member, reason, dialer=False)
-
-    async def _pump(self, member: Member, outbox: Outbox) -> None:
-        """Feed one outbox from the link until the stream ends or the link goes down."""
-        try:
-            outbox.put(self.contact_messages(member))
-            await feed(member.link, outbox, member.wake, self.identity.server_name, self.now)
-        except Exception:  # a bug ends this stream (the link is dialled or awaited again)
-            log.exception("federate %s: outbound pump failed", member.name)
-            outbox.stop()
+    async def outbound(
+        self, member: Member, stop: asyncio.Event
+    ) -> AsyncIterator[fig_pb2.FederatedEvent]:
+        """The messages of one outbound stream, until ``stop`` or the link goes down."""
+        for message in self.contact_messages(member):
+            yield message
+        link, name = member.link, self.identity.server_name
+        while not stop.is_set() and link.state is State.UP:
+            items = link.take(BATCH, self.now())
+            if not items:
+                member.wake.clear()
+                if not link.backlog:
+                    await member.wake.wait()
+                continue
+            for item in items:
+                yield link.message(item, name)
 
     def inbound(self, member: Member, message: fig_pb2.FederatedEvent) -> None:
-        receive(self, member, message)
+        try:
+            receive(self, member, message)
+        except Exception:  # a bug on one message must not end the peer's stream
+            log.exception("federate %s: inbound message failed", member.name)
 
     def visible_contacts(self, reader: Reader) -> list[RemoteContact]:
         """Federated contacts the reader may know of (contacts.py)."""
         return self.contacts.visible(self.hub, reader)
-
-
-async def _stop_server(server: Any) -> None:
-    """On the gRPC loop: stop the listener, then end the dialers and streams still there."""
-    if server is not None:
-        await server.stop(1.0)
-    await cancel_others()

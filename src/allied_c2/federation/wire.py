@@ -27,7 +27,7 @@ from allied_c2.cot.errors import CotError
 from allied_c2.cot.event import CotEvent
 from allied_c2.cot.special import disconnect_notice
 from allied_c2.cot.times import from_millis, to_millis
-from allied_c2.cot.validation import check_point, check_type, check_uid
+from allied_c2.cot.validation import check_point, check_type, check_uid, check_xml_text
 from allied_c2.cot.xmltree import Element, XMLSyntaxError, new_element, parse, sub_element, to_text
 from allied_c2.federation.proto import fig_pb2
 
@@ -172,7 +172,7 @@ def _detail_of(geo: fig_pb2.GeoEvent) -> Element | None:
         if detail.find("status") is None and geo.battery:
             sub_element(detail, "status", {"battery": str(geo.battery)})
         if detail.find("precisionlocation") is None and (geo.ploc or geo.palt):
-            attrib = {"geopointsrc": geo.ploc, "altsrc": geo.palt}
+            attrib = {"geopointsrc": _text(geo.ploc, "ploc"), "altsrc": _text(geo.palt, "palt")}
             sub_element(detail, "precisionlocation", {k: v for k, v in attrib.items() if v})
     if geo.missionNames:
         if detail is None:
@@ -182,9 +182,20 @@ def _detail_of(geo: fig_pb2.GeoEvent) -> Element | None:
             marti = sub_element(detail, "marti", {})
         known = {d.get("mission") for d in marti.findall("dest")}
         for mission in geo.missionNames:
+            _text(mission, "missionNames")
             if mission not in known:
                 sub_element(marti, "dest", {"mission": mission})
     return detail
+
+
+def _text(value: str, name: str) -> str | None:
+    """A string field that goes into XML attributes as it is (found by fuzzing: a NUL in
+    ``coordSource`` made an event no client could be sent)."""
+    try:
+        check_xml_text(value)
+    except ValueError as exc:
+        raise CotError("malformed", f"{name}: {exc}") from None
+    return value or None
 
 
 def cot_event(geo: fig_pb2.GeoEvent) -> CotEvent:
@@ -193,7 +204,7 @@ def cot_event(geo: fig_pb2.GeoEvent) -> CotEvent:
     return CotEvent.create(
         uid=check_uid(geo.uid),
         type=check_type(geo.type),
-        how=geo.coordSource or "h-g-i-g-o",
+        how=_text(geo.coordSource, "coordSource") or "h-g-i-g-o",
         time=from_millis(geo.sendTime, "time"),
         start=from_millis(geo.startTime, "start"),
         stale=from_millis(geo.staleTime, "stale"),
@@ -202,9 +213,9 @@ def cot_event(geo: fig_pb2.GeoEvent) -> CotEvent:
         hae=hae,
         ce=ce,
         le=le,
-        access=geo.access or None,
-        caveat=geo.caveat or None,
-        releasable_to=geo.releaseableTo or None,
+        access=_text(geo.access, "access"),
+        caveat=_text(geo.caveat, "caveat"),
+        releasable_to=_text(geo.releaseableTo, "releaseableTo"),
         detail=_detail_of(geo),
     )
 

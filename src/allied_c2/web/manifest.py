@@ -9,7 +9,9 @@ parsed with the hardened parser the CoT codec uses (no DTDs, no entities).
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 from allied_c2.cot.xmltree import parse
 
@@ -17,15 +19,34 @@ MANIFEST = "MANIFEST/manifest.xml"
 MAX_MANIFEST = 1 << 20
 
 
-def manifest_parameter(path: Path, name: str) -> str | None:
-    """The value of the manifest's Configuration parameter ``name``, if the file has one."""
+# What zipfile raises for an archive it cannot read: damaged (BadZipFile, EOFError,
+# zlib.error), a member it cannot open (KeyError), encrypted (RuntimeError), or a
+# compression method it does not know (NotImplementedError).
+_UNREADABLE = (
+    zipfile.BadZipFile,
+    KeyError,
+    OSError,
+    ValueError,
+    EOFError,
+    zlib.error,
+    RuntimeError,
+    NotImplementedError,
+)
+
+
+def manifest_parameter(source: Path | BinaryIO, name: str) -> str | None:
+    """The value of the manifest's Configuration parameter ``name``, if the package has
+    one; None for a package without a readable manifest (the default marking applies)."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(source) as archive:
             info = archive.getinfo(MANIFEST)
             if info.file_size > MAX_MANIFEST:
                 return None
-            data = archive.read(info)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+            with archive.open(info) as member:
+                data = member.read(MAX_MANIFEST + 1)  # the header's size may lie
+            if len(data) > MAX_MANIFEST:
+                return None
+    except _UNREADABLE:
         return None
     try:
         root = parse(data)
