@@ -20,6 +20,20 @@ from allied_c2.store.events import EventReader, EventRecordRow
 from tests.support.cot import CotClient, client_tls
 from tests.support.server import ServerProcess, add_user, cli, create_token
 
+# USA -> JPN in the three-server and web federation tests: a sanitised copy of every
+# hostile track the US holds NOFORN.
+HOSTILE_TRACKS_RULE = "jpn-hostile-tracks"
+HOSTILE_TRACKS_RULES = f"""\
+# USA -> JPN: hostile tracks the US holds NOFORN go to Japan as a coarse copy.
+[[rules]]
+name = "{HOSTILE_TRACKS_RULE}"
+types = ["a-h-*"]
+markings = ["SECRET//NOFORN"]
+drop = ["remarks"]
+coarsen_m = 1000
+release_as = "CONFIDENTIAL//REL TO USA, JPN"
+"""
+
 
 @dataclass
 class Node:

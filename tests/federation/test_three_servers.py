@@ -17,23 +17,19 @@ from typing import Any
 import pytest
 
 from allied_c2.federation.certs import FederationIdentity
-from tests.federation.support import Node, await_for, make_node, register, wait_up
+from tests.federation.support import (
+    HOSTILE_TRACKS_RULES,
+    Node,
+    await_for,
+    make_node,
+    register,
+    wait_up,
+)
 from tests.support.cot import marker, pli
 from tests.support.server import create_token
 
 # Three servers and a dozen CLI runs to set them up: minutes on a busy machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-
-RULES = """\
-# USA -> JPN: hostile tracks the US holds NOFORN go to Japan as a coarse copy.
-[[rules]]
-name = "jpn-hostile-tracks"
-types = ["a-h-*"]
-markings = ["SECRET//NOFORN"]
-drop = ["remarks"]
-coarsen_m = 1000
-release_as = "CONFIDENTIAL//REL TO USA, JPN"
-"""
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +50,7 @@ def alliance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Nod
         with ThreadPoolExecutor(3) as pool:
             list(pool.map(lambda node: node.server.start(60), nodes.values()))
         rules = root / "usa-to-jpn.toml"
-        rules.write_text(RULES)
+        rules.write_text(HOSTILE_TRACKS_RULES)
         # The listening side first, so the dialler is known when it calls.
         with ThreadPoolExecutor(3) as pool:
             list(

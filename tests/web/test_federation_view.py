@@ -21,7 +21,15 @@ from typing import Any
 
 import pytest
 
-from tests.federation.support import Node, make_node, register, wait_for, wait_up
+from tests.federation.support import (
+    HOSTILE_TRACKS_RULE,
+    HOSTILE_TRACKS_RULES,
+    Node,
+    make_node,
+    register,
+    wait_for,
+    wait_up,
+)
 from tests.support.server import ROOT
 from tests.web.browser import Cop, Tab, event, screenshot, skip_without_browser
 
@@ -33,17 +41,7 @@ from playwright.sync_api import expect as pw_expect  # noqa: E402
 ADMIN = "usa-srv-admin"  # make_node's admin of the US server
 # The US server holds a structure, so that the page's other panels have something to show.
 SCENARIO = ("--scenario", str(ROOT / "scenarios" / "trilateral-hadr.yaml"))
-RULE = "jpn-hostile-tracks"
-RULES = f"""\
-# USA -> JPN: hostile tracks the US holds NOFORN go to Japan as a coarse copy.
-[[rules]]
-name = "{RULE}"
-types = ["a-h-*"]
-markings = ["SECRET//NOFORN"]
-drop = ["remarks"]
-coarsen_m = 1000
-release_as = "CONFIDENTIAL//REL TO USA, JPN"
-"""
+RULE = HOSTILE_TRACKS_RULE
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +59,7 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Node, Node
             for started in [pool.submit(node.server.start, 120.0) for node in (usa, jpn)]:
                 started.result()
             rules = root / "usa-to-jpn.toml"
-            rules.write_text(RULES)
+            rules.write_text(HOSTILE_TRACKS_RULES)
             register(jpn, usa, dial=False)
             register(usa, jpn, dial=True, rules=rules)
             wait_up(usa, "JPN-SRV")
