@@ -25,16 +25,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.events import LATENCY_UID, latency_pli
 from bench.loadgen import percentile
 from bench.report import Target
 from bench.target import ROOT
@@ -45,7 +44,6 @@ NATS_URL = os.environ.get("ALLIED_C2_BENCH_NATS", "nats://127.0.0.1:4222")
 PG_ADMIN = os.environ.get(
     "ALLIED_C2_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-_UID = re.compile(rb'uid="lat-(\d+)-(\d+)"')
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -72,17 +70,6 @@ def _cpu_named(name: str) -> float:
     return total
 
 
-def _pli(uid: str) -> bytes:
-    now = datetime.now(UTC)
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    stale = (now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    return (
-        f'<event version="2.0" uid="{uid}" type="a-f-G-U-C" how="m-g" time="{stamp}" '
-        f'start="{stamp}" stale="{stale}"><point lat="35.7" lon="139.3" hae="0" ce="9" le="9"/>'
-        f'<detail><contact callsign="{uid[:12]}"/></detail></event>'
-    ).encode()
-
-
 class _Receiver:
     def __init__(self, node: int) -> None:
         self.node = node
@@ -99,7 +86,7 @@ class _Receiver:
             if not self.measuring:
                 continue
             for event in events:
-                found = _UID.search(event)
+                found = LATENCY_UID.search(event)
                 if found is None:
                     continue
                 self.deliveries += 1
@@ -110,7 +97,7 @@ class _Receiver:
 async def _send(writer: asyncio.StreamWriter, sender: int, stop: float) -> None:
     next_at = time.monotonic()
     while time.monotonic() < stop:
-        writer.write(_pli(f"lat-{sender}-{time.time_ns()}"))
+        writer.write(latency_pli(f"lat-{sender}-{time.time_ns()}"))
         next_at += 1.0 / RATE
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 

@@ -98,3 +98,19 @@ def takp_request(now: str, stale: str) -> bytes:
         " le='9999999'/><detail><TakControl><TakRequest version='1'/></TakControl>"
         "</detail></event>"
     ).encode()
+
+
+# The cluster and federation latency rows: a small PLI whose uid carries its send time,
+# ``lat-<sender>-<time.time_ns()>``, read back at the receiver with LATENCY_UID.
+LATENCY_UID = re.compile(rb'uid="lat-(\d+)-(\d+)"')
+
+
+def latency_pli(uid: str, now: datetime | None = None) -> bytes:
+    now = now or datetime.now(UTC)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    stale = (now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return (
+        f'<event version="2.0" uid="{uid}" type="a-f-G-U-C" how="m-g" time="{stamp}" '
+        f'start="{stamp}" stale="{stale}"><point lat="35.7" lon="139.3" hae="0" ce="9" le="9"/>'
+        f'<detail><contact callsign="{uid[:12]}"/></detail></event>'
+    ).encode()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.child import measure_in_child
+from bench.events import LATENCY_UID, latency_pli
 from bench.loadgen import percentile
 from bench.target import ROOT
 
@@ -139,19 +139,6 @@ async def _endpoints(data: Path, proc: subprocess.Popen[bytes], limit_s: float =
     raise RuntimeError(f"server in {data} did not start")
 
 
-def _pli(uid: str, now: datetime) -> bytes:
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    stale = (now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    return (
-        f'<event version="2.0" uid="{uid}" type="a-f-G-U-C" how="m-g" time="{stamp}" '
-        f'start="{stamp}" stale="{stale}"><point lat="35.7" lon="139.3" hae="0" ce="9" le="9"/>'
-        f'<detail><contact callsign="{uid[:12]}"/></detail></event>'
-    ).encode()
-
-
-_UID = re.compile(rb'uid="lat-(\d+)-(\d+)"')
-
-
 async def _receive(reader: asyncio.StreamReader, seen: dict[str, float]) -> None:
     buffer = b""
     while True:
@@ -162,7 +149,7 @@ async def _receive(reader: asyncio.StreamReader, seen: dict[str, float]) -> None
         buffer += chunk
         *events, buffer = buffer.split(b"</event>")
         for event in events:
-            found = _UID.search(event)
+            found = LATENCY_UID.search(event)
             if found is not None:
                 key = found.group(0).decode()
                 if key not in seen:
@@ -179,7 +166,7 @@ async def _send(writer: asyncio.StreamWriter, sender: int, stop: float, sent: li
     interval = 1.0 / RATE
     next_at = time.monotonic()
     while time.monotonic() < stop:
-        writer.write(_pli(f"lat-{sender * 1_000_000 + n}-{time.time_ns()}", datetime.now(UTC)))
+        writer.write(latency_pli(f"lat-{sender * 1_000_000 + n}-{time.time_ns()}"))
         n += 1
         sent[0] += 1
         next_at += interval
@@ -229,7 +216,7 @@ async def latency(
         # The link comes up within a few seconds: probe until an item crosses.
         deadline = time.monotonic() + 60
         while not seen[0] and time.monotonic() < deadline:
-            senders[0][1].write(_pli(f"lat-999999999-{time.time_ns()}", datetime.now(UTC)))
+            senders[0][1].write(latency_pli(f"lat-999999999-{time.time_ns()}"))
             await asyncio.sleep(0.25)
         if not seen[0]:
             return {"skipped": "the federation link did not come up within 60 s"}

@@ -159,6 +159,7 @@ async def test_federated_contacts_are_listed_as_far_as_releasable(
     usa, jpn, phl = alliance["USA"], alliance["JPN"], alliance["PHL"]
     sender = await usa.client("us-ops")
     jp = await jpn.client("jp-ops")
+    ph = await phl.client("ph-ops")
     try:
         await sender.send(pli("us-contact-1", "VIPER 7", marking=("SECRET", "REL TO", "USA JPN")))
         await jp.wait_uid("us-contact-1", timeout=60)
@@ -200,8 +201,13 @@ async def test_federated_contacts_are_listed_as_far_as_releasable(
         await await_for(
             lambda: "VIPER 7" not in callsigns(jpn, "jp-ops"), what="VIPER 7 gone from JPN"
         )
+        # Manila never knew of the contact, so it is not told that it left either.
+        await asyncio.sleep(2.0)
+        assert not [
+            e for e in ph.events if "us-contact-1" in e.link_uids or e.uid == "us-contact-1"
+        ]
     finally:
-        for client in (sender, jp):
+        for client in (sender, jp, ph):
             await client.close()
 
 

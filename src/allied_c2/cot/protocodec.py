@@ -14,7 +14,6 @@ ATAK writes them). Marking travels in ``access``, ``caveat`` (16) and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from html import escape
 from typing import Any
@@ -25,7 +24,7 @@ from allied_c2.cot.errors import CotError
 from allied_c2.cot.event import CotEvent
 from allied_c2.cot.proto.takmessage_pb2 import TakMessage
 from allied_c2.cot.times import from_millis, to_millis
-from allied_c2.cot.validation import check_point, check_type, check_uid
+from allied_c2.cot.validation import check_point, check_type, check_uid, check_xml_text
 from allied_c2.cot.xmltree import (
     Element,
     XMLSyntaxError,
@@ -35,10 +34,8 @@ from allied_c2.cot.xmltree import (
     to_text,
 )
 
+
 # Characters XML 1.0 cannot carry at all; protobuf strings may hold them.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
 def _plain(element: Element, allowed: frozenset[str]) -> dict[str, str] | None:
     """The element's attributes if a typed message can carry all of it, else None."""
     if len(element) or (element.text and element.text.strip()):
@@ -193,8 +190,10 @@ def event_to_proto(event: CotEvent) -> bytes:
 
 
 def _checked(value: str, name: str) -> str | None:
-    if _XML_INVALID.search(value):
-        raise CotError("malformed_proto", f"{name} holds characters XML cannot carry")
+    try:
+        check_xml_text(value)  # XML clients get the same event
+    except ValueError:
+        raise CotError("malformed_proto", f"{name} holds characters XML cannot carry") from None
     return value or None
 
 

@@ -43,14 +43,12 @@ from allied_c2.federation.guard import Offer
 from allied_c2.federation.link import State
 from allied_c2.security.audience import Origin
 from allied_c2.security.decision import may_send
-from allied_c2.security.markings import Marking, marking_to_cot
+from allied_c2.security.markings import Marking
 from allied_c2.security.principals import Principal
-from allied_c2.server.decisions import DecisionService, Tracked
+from allied_c2.server.decisions import DecisionService, Tracked, request_record
 from allied_c2.server.peers import Refusal
-from allied_c2.server.readiness import Entry, ReadinessService
+from allied_c2.server.readiness import Entry, ReadinessService, readiness_record
 from allied_c2.server.request_rules import DecisionError, parties
-from allied_c2.store.readiness import ReadinessRecord
-from allied_c2.store.requests import RequestRecord
 
 if TYPE_CHECKING:
     from allied_c2.federation.service import FederationService, Member
@@ -236,27 +234,12 @@ class AllianceRelay:
         current = decisions.requests.get(rid)
         if current is not None and len(current.machine.trail) >= len(machine.trail):
             return  # held already (a resend, or an older state overtaken)
-        access, caveat, releasable = marking_to_cot(marking)
-        now = self.federation.now()
-        record = RequestRecord(
+        record = request_record(
+            machine,
+            marking,
             seq=current.record.seq if current is not None else decisions.store.next_seq(),
-            id=rid,
-            kind=machine.request.kind,
-            originator=machine.request.originator,
-            subject=machine.request.subject,
-            banner=marking.banner(),
-            access=access,
-            caveat=caveat,
-            releasable_to=releasable,
-            originator_nation=marking.originator,
-            state=machine.state.value,
-            holders=machine.holders,
-            needed_by=machine.request.needed_by,
-            next_deadline=machine.next_deadline(),
-            submitted_at=machine.request.submitted_at,
-            updated_at=now,
             created_by=member.principal.callsign,
-            machine=machine.to_dict(),
+            at=self.federation.now(),
             version=current.record.version if current is not None else 1,
         )
         decisions.adopt(Tracked(machine, marking, record), member.principal)
@@ -297,21 +280,8 @@ class AllianceRelay:
             raise DecisionError(403, f"{member.name} does not report for {unit}")
         report["marking"] = marking.banner()
         parsed = ReadinessReport.from_dict(report)  # the level is the report's, not a claim
-        access, caveat, releasable = marking_to_cot(marking)
-        record = ReadinessRecord(
-            id=0,
-            unit=unit,
-            level=parsed.level,
-            reported_at=parsed.reported_at,
-            banner=marking.banner(),
-            access=access,
-            caveat=caveat,
-            releasable_to=releasable,
-            originator_nation=marking.originator,
-            created_at=self.federation.now(),
-            created_by=f"{member.principal.callsign}/{payload['by']}",
-            report=report,
-        )
+        by = f"{member.principal.callsign}/{payload['by']}"
+        record = readiness_record(parsed, report, marking, self.federation.now(), by)
         readiness.receive(record, member.principal)
 
 

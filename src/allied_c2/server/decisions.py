@@ -107,6 +107,41 @@ class Tracked:
         return self.record.created_by.startswith(MIRROR_PREFIX)
 
 
+def request_record(
+    machine: RequestMachine,
+    marking: Marking,
+    *,
+    seq: int,
+    created_by: str,
+    at: datetime,
+    version: int = 1,
+) -> RequestRecord:
+    """The stored row of ``machine`` under ``marking``: a new request, or a mirror's copy."""
+    request = machine.request
+    access, caveat, releasable = marking_to_cot(marking)
+    return RequestRecord(
+        seq=seq,
+        id=request.id,
+        kind=request.kind,
+        originator=request.originator,
+        subject=request.subject,
+        banner=marking.banner(),
+        access=access,
+        caveat=caveat,
+        releasable_to=releasable,
+        originator_nation=marking.originator,
+        state=machine.state.value,
+        holders=machine.holders,
+        needed_by=request.needed_by,
+        next_deadline=machine.next_deadline(),
+        submitted_at=request.submitted_at,
+        updated_at=at,
+        created_by=created_by,
+        machine=machine.to_dict(),
+        version=version,
+    )
+
+
 # Federation (federation/alliance.py): an action on a mirrored request, sent to its home.
 RemoteAct = Callable[[Tracked, Action, str, str, Principal], None]
 
@@ -244,27 +279,7 @@ class DecisionService:
             machine = RequestMachine.submit(request, route(structure, request), self.clock)
         except (RequestError, RoutingError) as exc:
             raise DecisionError(422, str(exc)) from None
-        access, caveat, releasable = marking_to_cot(marking)
-        record = RequestRecord(
-            seq=seq,
-            id=request.id,
-            kind=request.kind,
-            originator=originator,
-            subject=request.subject,
-            banner=marking.banner(),
-            access=access,
-            caveat=caveat,
-            releasable_to=releasable,
-            originator_nation=marking.originator,
-            state=machine.state.value,
-            holders=machine.holders,
-            needed_by=request.needed_by,
-            next_deadline=machine.next_deadline(),
-            submitted_at=now,
-            updated_at=now,
-            created_by=principal.callsign,
-            machine=machine.to_dict(),
-        )
+        record = request_record(machine, marking, seq=seq, created_by=principal.callsign, at=now)
         try:
             self.store.insert(record)  # stored before anyone is told: no phantom request
         except SQLAlchemyError as exc:

@@ -49,6 +49,31 @@ REPORT_ROLES = ("operator", "commander")
 FILTER_NOTE = "computed only over the reports and organisations releasable to the caller"
 
 
+def readiness_record(
+    report: ReadinessReport,
+    data: dict[str, Any],
+    marking: Marking,
+    at: datetime,
+    created_by: str,
+) -> ReadinessRecord:
+    """The row to store for ``report`` under ``marking`` (``data``: the report as kept)."""
+    access, caveat, releasable = marking_to_cot(marking)
+    return ReadinessRecord(
+        id=0,
+        unit=report.unit,
+        level=report.level,
+        reported_at=report.reported_at,
+        banner=marking.banner(),
+        access=access,
+        caveat=caveat,
+        releasable_to=releasable,
+        originator_nation=marking.originator,
+        created_at=at,
+        created_by=created_by,
+        report=data,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     record: ReadinessRecord
@@ -141,25 +166,11 @@ class ReadinessService:
             report = ReadinessReport.from_dict(_report_data(body, unit, marking.banner(), now))
         except ReadinessError as exc:
             raise DecisionError(422, str(exc)) from None
-        access, caveat, releasable = marking_to_cot(marking)
         entries = self.entries  # loaded first, or the new row would be loaded and appended
         try:
             # Stored before the caller or any view is told: no acknowledged phantom.
             record = self.store.add(
-                ReadinessRecord(
-                    id=0,
-                    unit=unit,
-                    level=report.level,
-                    reported_at=report.reported_at,
-                    banner=marking.banner(),
-                    access=access,
-                    caveat=caveat,
-                    releasable_to=releasable,
-                    originator_nation=marking.originator,
-                    created_at=now,
-                    created_by=principal.callsign,
-                    report=report.to_dict(),
-                )
+                readiness_record(report, report.to_dict(), marking, now, principal.callsign)
             )
         except SQLAlchemyError as exc:
             raise unavailable(exc) from None
