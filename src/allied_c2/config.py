@@ -127,6 +127,11 @@ class Config:
     # A TLS client must finish its handshake within this many seconds of connecting,
     # or its socket is closed (a handshake flood or a stalled client holds nothing).
     tls_handshake_timeout: float = 10.0
+    # At most this many TLS handshakes start per second, in bursts of at most
+    # tls_handshake_burst: a reconnect storm waits its turn instead of stalling
+    # the relay (a full handshake is 1.2-2 ms of the loop; docs/reliability.md).
+    tls_handshakes_per_second: float = 200.0
+    tls_handshake_burst: int = 2
     # A client sending more than this many events per second is paused (not cut
     # off, nothing dropped) for the rest of the second; 0 disables the limit.
     max_events_per_second: int = 2000
@@ -251,6 +256,10 @@ class Config:
             raise ConfigError("federation_backlog_max must be at least 1")
         if not 0 < self.tls_handshake_timeout <= 600:
             raise ConfigError("tls_handshake_timeout must be between 0 and 600 seconds")
+        if not 0 < self.tls_handshakes_per_second <= 100_000:
+            raise ConfigError("tls_handshakes_per_second must be between 0 and 100000")
+        if not 1 <= self.tls_handshake_burst <= 10_000:
+            raise ConfigError("tls_handshake_burst must be between 1 and 10000")
         if self.store_outage_buffer_bytes < 0:
             raise ConfigError("store_outage_buffer_bytes must be 0 or more")
         for name in ("max_http_body", "max_json_depth", "max_json_string", "max_package_bytes"):

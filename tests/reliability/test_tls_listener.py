@@ -57,7 +57,9 @@ async def closed_by_server(reader: asyncio.StreamReader, limit: float) -> float 
     started = time.monotonic()
     try:
         await asyncio.wait_for(reader.read(), limit)
-    except (TimeoutError, ConnectionError):
+    except ConnectionResetError:  # closed with the ClientHello still unread: a reset
+        pass
+    except TimeoutError:
         return None
     return time.monotonic() - started
 

@@ -21,6 +21,7 @@ from allied_c2.security.principals import Principal
 from allied_c2.server.connection import DatagramReceiver, StreamConnection, utcnow
 from allied_c2.server.directory import Directory
 from allied_c2.server.hub import Hub
+from allied_c2.server.tls_admission import TlsListener
 
 log = logging.getLogger("allied_c2.service")
 
@@ -51,6 +52,7 @@ class CotService:
         self._tasks: list[asyncio.Task[None]] = []
         self.ingest_paused = False
         self.bound: dict[str, str] = {}
+        self.tls_listener: TlsListener | None = None
         hub.wake = self._wake
 
     def _wake(self) -> None:
@@ -78,20 +80,16 @@ class CotService:
                 raise RuntimeError(
                     "a TLS listener needs the server certificate: run `allied-c2 ca init`"
                 )
-            server = await loop.create_server(
-                lambda: StreamConnection(self, tls=True),
-                cfg.cot_tls.host,
-                cfg.cot_tls.port,
-                ssl=self.tls_context,
-                backlog=1024,
-                reuse_address=True,
-                reuse_port=cfg.reuse_port or None,
-                # uvloop aborts a connection whose handshake is not done by then (and
-                # frees its fd): a flood of half-open handshakes cannot pile up.
-                ssl_handshake_timeout=cfg.tls_handshake_timeout,
+            # Sockets accepted by the listener; TLS starts when its pacer allows, and a
+            # handshake not done within tls_handshake_timeout of the accept is aborted
+            # (its fd freed): neither a flood of half-open handshakes nor a storm of
+            # full ones can pile up or stall the relay (server/tls_admission.py).
+            self.tls_listener = TlsListener(
+                self, self.tls_context, lambda: StreamConnection(self, tls=True)
             )
-            self._servers.append(server)
-            self.bound["cot_tls"] = _bound(server, cfg.cot_tls)
+            self.bound["cot_tls"] = self.tls_listener.listen(
+                cfg.cot_tls.host, cfg.cot_tls.port, backlog=1024, reuse_port=cfg.reuse_port
+            )
         if cfg.cot_udp is not None:
             transport, _ = await loop.create_datagram_endpoint(
                 lambda: DatagramReceiver(self),
@@ -113,6 +111,8 @@ class CotService:
     async def stop(self) -> None:
         for server in self._servers:
             server.close()
+        if self.tls_listener is not None:
+            self.tls_listener.close()
         if self._udp is not None:
             self._udp.close()
         for task in self._tasks:
