@@ -54,7 +54,7 @@ lint: $(STAMP)
 
 # Two workers (one per core of the 2-core reference machine; most tests wait on sockets
 # and browsers), whole files per worker so module fixtures start once; then the tests
-# marked `serial` (they measure latency and loss under load) alone.
+# marked `serial` (they measure latency and loss under load, or change the host network) alone.
 TEST_WORKERS ?= 2
 test: setup services browser lint
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial" --durations=15

@@ -4,6 +4,11 @@ Each national server runs in its own namespace (``ip netns``) with one
 interface on a bridge in the test's namespace (10.211.N.0/24 addresses), so
 the links cross real network interfaces, not loopback: USA dials JPN and PHL.
 Needs root and ``ip netns``; skipped, saying why, otherwise.
+
+Marked ``serial``: creating the bridge and veth interfaces changes the host's
+network, and a browser test running beside it then sees its requests fail with
+``net::ERR_NETWORK_CHANGED`` (Chromium's network-change notifier; found in a
+``make test`` run).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import tests.support.server as server_module
 from tests.federation.support import Node, await_for, make_node, register, wait_up
 from tests.support.cot import marker
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.serial, pytest.mark.timeout(600)]
 
 SUBNET = "10.211.7"
 NATIONS = {"USA": 1, "JPN": 2, "PHL": 3}  # host number on the bridge

@@ -107,32 +107,41 @@ async def connect(port: int, context: ssl.SSLContext, name: str, order: list[str
     transport.close()
 
 
+async def waiting(tls: TlsListener, count: int) -> None:
+    for _ in range(200):
+        if len(tls.waiting) >= count:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"{len(tls.waiting)} waiting, not {count}")
+
+
 @pytest.mark.parametrize("loop_name", sorted(LOOPS))
-def test_waiting_handshakes_are_served_newest_first_at_the_paced_rate(
-    loop_name: str, pki: tuple[Path, Path]
-) -> None:
+def test_waiting_handshakes_are_served_newest_first(loop_name: str, pki: tuple[Path, Path]) -> None:
     data, certs = pki
 
     async def body() -> None:
         made: list[str] = []
-        tls, service = listener(data, made, tls_handshakes_per_second=20.0, tls_handshake_burst=1)
+        tls, service = listener(data, made, tls_handshake_burst=1)
         port = int(tls.listen("127.0.0.1", 0, backlog=64, reuse_port=False).rsplit(":", 1)[1])
         context = client_tls(certs, "ALPHA")
         order: list[str] = []
+        # No token for now: every connection waits (the pacer's rate is tested above).
+        tls.pacer = HandshakePacer(per_second=0.001, burst=1)
+        tls.pacer.take(asyncio.get_running_loop().time(), 1)
         try:
-            first = asyncio.create_task(connect(port, context, "first", order))
-            await asyncio.sleep(0.02)  # the first takes the only slot
-            queued = [
-                asyncio.create_task(connect(port, context, f"queued{i}", order)) for i in range(4)
-            ]
-            await asyncio.sleep(0.02)
-            newest = asyncio.create_task(connect(port, context, "newest", order))
-            await asyncio.wait_for(asyncio.gather(first, *queued, newest), 10)
+            clients = []
+            for i in range(4):
+                clients.append(asyncio.create_task(connect(port, context, f"older{i}", order)))
+                await waiting(tls, i + 1)
+            clients.append(asyncio.create_task(connect(port, context, "newest", order)))
+            await waiting(tls, 5)
+            tls.pacer = HandshakePacer(per_second=1000.0, burst=1)  # turns for all, one by one
+            tls._admit()
+            await asyncio.wait_for(asyncio.gather(*clients), 10)
         finally:
             tls.close()
-        assert len(made) == 6 and set(made) == {"ALPHA"}
-        assert order[0] == "first"
-        assert order[1] == "newest", order  # served before those that waited longer
+        assert len(made) == 5 and set(made) == {"ALPHA"}
+        assert order[0] == "newest", order  # served before those that waited longer
         assert not service.hub.stats.refusals
 
     run(loop_name, body)
