@@ -78,9 +78,11 @@ def test_stale_items_fade_then_go(open_page: Callable[..., Tab], cop: Cop) -> No
     short = symbol(page, "WEB-SHORT")
     pw_expect(short).to_be_visible(timeout=5000)
     pw_expect(short).not_to_have_class(re.compile(r"\bfading\b"))
-    pw_expect(short).to_have_class(re.compile(r"\bfading\b"), timeout=8000)
+    # Generous: on a loaded two-core machine the page's own timers run late (a
+    # make test run missed 8 s); what is checked is the order, fade then go.
+    pw_expect(short).to_have_class(re.compile(r"\bfading\b"), timeout=15000)
     screenshot(page, "stale-fading")
-    pw_expect(short).to_have_count(0, timeout=8000)
+    pw_expect(short).to_have_count(0, timeout=15000)
 
 
 def _feed_classified(cop: Cop) -> None:
