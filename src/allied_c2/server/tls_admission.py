@@ -8,13 +8,14 @@ and the relay stalled for about a second (docs/reliability.md, "TLS
 listener"). So the TLS listener accepts sockets itself and hands one to the
 event loop's TLS (``loop.connect_accepted_socket``) only when
 :class:`HandshakePacer` allows: at most ``per_second`` handshakes a second, in
-bursts of at most ``burst``. That bounds the share of the loop handshakes can
-take; the relay's work runs between them.
+bursts of at most ``burst``, and at most ``burst`` in progress. That bounds
+the share of the loop handshakes can take; the relay's work runs between them.
 
 Accepted sockets wait newest first (a stack, not a queue). Under overload the
 oldest are the likeliest to be a flood that never speaks or a client that has
-given up; the newest is the one still waiting for an answer ("adaptive LIFO",
-Maurer, *Fail at Scale*, ACM Queue 13(8), 2015). Nobody waits unbounded: the
+given up; the newest is the one still waiting for an answer (the LIFO half of
+"adaptive LIFO", Maurer, *Fail at Scale*, ACM Queue 13(8), 2015; with the pacer
+ahead of the arrivals nothing waits and the order does not matter). Nobody waits unbounded: the
 handshake timeout counts from the accept, waiting or not, and at most
 ``MAX_WAITING`` sockets wait (the oldest is closed first); beyond that the
 kernel's listen backlog holds new connections.
