@@ -13,7 +13,15 @@ import pytest
 
 from tests.reliability.support import raise_nofile
 
-_NOT_TIMED = {"test_fuzz.py", "test_api_schemathesis.py"}
+# Fuzzing and schemathesis measure nothing in time; the database and disk faults check
+# what was stored, dropped or refused (and that ≥ 90 % was relayed during the outage),
+# not how fast: these share the workers.
+_NOT_TIMED = {
+    "test_fuzz.py",
+    "test_api_schemathesis.py",
+    "test_database_away.py",
+    "test_disk_full.py",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,7 +35,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.slow)
         # Their figures are latencies and losses under load: a neighbour test on the
         # other core would be what they measure (Makefile: run alone, after the rest).
-        # Fuzzing and schemathesis measure nothing in time: they share the workers.
         if item.path.name not in _NOT_TIMED:
             item.add_marker(pytest.mark.serial)
         if item.get_closest_marker("soak") and os.environ.get("ALLIED_C2_SOAK") != "1":

@@ -16,7 +16,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, screenshot, skip_without_browser
+from tests.web.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    README_VIEWPORT,
+    screenshot,
+    skip_without_browser,
+)
 from tests.web.demo import DemoProcess, keep_for_readme
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -51,8 +57,18 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+@pytest.fixture(autouse=True)
+def close_pages(chromium: Browser) -> Iterator[None]:
+    """Each test's pages close after it: a headless page keeps drawing the live demo
+    (the software renderer at up to 15 frames a second), so pages left open by the
+    earlier tests would take the CPU from the later ones."""
+    yield
+    for context in chromium.contexts:
+        context.close()
+
+
 def signed_in(chromium: Browser, demo: DemoProcess, who: str, path: str = "/") -> Page:
-    page = chromium.new_context(viewport=VIEWPORT).new_page()  # type: ignore[arg-type]
+    page = chromium.new_context(viewport=README_VIEWPORT).new_page()  # type: ignore[arg-type]
     page.goto(demo.url + path, timeout=120000)
     page.get_by_test_id("signin-token").fill(demo.tokens[who], timeout=60000)
     page.get_by_test_id("signin-submit").click()
