@@ -3,8 +3,10 @@
 The shared PostgreSQL server must not be stopped, so the server under test reaches
 it through this proxy. ``cut()`` drops every open connection and from then on
 closes each new one at once (what a client sees when a database is stopped or
-restarting); ``restore()`` passes traffic again. It runs its own event loop in a
-thread, so a test that blocks its own loop does not stall the database traffic.
+restarting); ``freeze()`` holds every byte without closing anything (a peer that
+went silent: what was sent is never answered); ``restore()`` passes traffic again.
+It runs its own event loop in a thread, so a test that blocks its own loop does not
+stall the database traffic.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ class TcpProxy:
         self.target = target
         self.address: tuple[str, int] = ("127.0.0.1", 0)
         self.cut_now = False
+        self._flowing = asyncio.Event()  # cleared while frozen
+        self._flowing.set()
         self.refused = 0  # connections closed while cut
         self._loop = asyncio.new_event_loop()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -59,6 +63,7 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError):
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         writer.transport.abort()
@@ -71,7 +76,16 @@ class TcpProxy:
 
         self._loop.call_soon_threadsafe(drop)
 
+    def freeze(self) -> None:
+        """From when this returns, nothing more is passed on (in either direction)."""
+
+        async def stop_flowing() -> None:
+            self._flowing.clear()
+
+        asyncio.run_coroutine_threadsafe(stop_flowing(), self._loop).result(5)
+
     def restore(self) -> None:
+        self._loop.call_soon_threadsafe(self._flowing.set)
         self._loop.call_soon_threadsafe(setattr, self, "cut_now", False)
 
     def close(self) -> None:

@@ -33,13 +33,29 @@ def normalise_url(url: str) -> str:
 
 SQLITE_PAGE_SIZE = 16384
 
+# libpq connection parameters, unless the URL sets them: a PostgreSQL server that stops
+# answering (a partition, a dead host) must fail a call in seconds, not after Linux's
+# ~15 minutes of TCP retransmissions (net.ipv4.tcp_retries2), during which the calling
+# thread, its connection and whatever it holds would wait. tcp_user_timeout bounds
+# unacknowledged sends (a slow query is still acknowledged at once); keepalives find a
+# dead peer on an idle connection; connect_timeout bounds a new connection.
+PG_CONNECT_DEFAULTS: dict[str, int] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,  # ms
+}
+
 
 def create_engine_for(url: str) -> Engine:
     """An engine with the pragmas each backend needs; creates a SQLite file's directory."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        defaults = {k: v for k, v in PG_CONNECT_DEFAULTS.items() if k not in parsed.query}
+        return create_engine(url, pool_pre_ping=True, connect_args=defaults)
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
         private_sqlite_file(Path(database))
