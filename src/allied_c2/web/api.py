@@ -22,6 +22,7 @@ from allied_c2.web.c2sim import router as c2sim_router
 from allied_c2.web.chat import install as install_chat
 from allied_c2.web.chat import router as chat_router
 from allied_c2.web.cluster import router as cluster_router
+from allied_c2.web.database_away import install as install_database_away
 from allied_c2.web.federation import router as federation_router
 from allied_c2.web.guards import RequestGuard
 from allied_c2.web.health import router as ops_router
@@ -131,6 +132,8 @@ def create_api(runtime: Runtime) -> FastAPI:
     app.include_router(ops_router)
     # Bounded bodies and no unaudited actions, before any route sees a request (web/guards.py).
     app.add_middleware(RequestGuard, runtime=runtime)
+    # A database that cannot be reached is a 503 with Retry-After from any route.
+    install_database_away(app)
 
     _mount_static(app)
     _document_refusals(app)
