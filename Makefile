@@ -50,7 +50,7 @@ browser:
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
-	$(BIN)/mypy src
+	$(BIN)/mypy src bench
 
 # Two workers (one per core of the 2-core reference machine; most tests wait on sockets
 # and browsers), whole files per worker so module fixtures start once; then the tests

@@ -275,7 +275,7 @@ def _figure(*path: str) -> Any:
 
 
 # The rows `make bench` prints (bench/run.py adds them to bench/report.py's targets).
-TARGETS = (
+TARGETS: tuple[Target, ...] = (
     Target(
         "cluster_cpu_ratio",
         "cluster: server CPU per delivery, 2 nodes / 1 node (same load)",

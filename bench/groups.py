@@ -85,14 +85,14 @@ def _measure(events: int) -> dict[str, Any]:
                 channels[s.principal.callsign] = channels_of([Membership(f"G{g}")])
             hub.set_channels(channels, now)
         for peer in receivers + senders:
-            hub.attach(peer, now)  # type: ignore[arg-type]
+            hub.attach(peer, now)
         decoded = [parse_xml(pli(f"u-{g}")) for g in range(GROUPS)]
         wires = [e.xml_wire for e in decoded]
         start = time.process_time()
         for n in range(events):
             g = n % GROUPS
             event = parse_xml(wires[g])
-            hub.ingest(senders[g], senders[g].principal, event, now)  # type: ignore[arg-type]
+            hub.ingest(senders[g], senders[g].principal, event, now)
             if n % TURN == TURN - 1:
                 hub.flush()
         hub.flush()
