@@ -41,8 +41,12 @@ def test_a_partitioned_holder_lets_go_before_another_node_can_take_the_lease(
         assert not other.try_acquire(), "two holders while both can reach PostgreSQL"
         with admin.connect() as conn:
             holder_pid = conn.execute(
-                text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
-            ).scalar_one()
+                text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
+                )
+            ).scalar_one()  # pg_locks is server-wide: other tests' leases are there too
         proxy.freeze()
         frozen_at = time.monotonic()
 

@@ -15,8 +15,8 @@ Accepted sockets wait newest first (a stack, not a queue). Under overload the
 oldest are the likeliest to be a flood that never speaks or a client that has
 given up; the newest is the one still waiting for an answer (the LIFO half of
 "adaptive LIFO", Maurer, *Fail at Scale*, ACM Queue 13(8), 2015; with the pacer
-ahead of the arrivals nothing waits and the order does not matter). Nobody waits unbounded: the
-handshake timeout counts from the accept, waiting or not, and at most
+ahead of the arrivals nothing waits and the order does not matter). Nobody waits
+unbounded: the handshake timeout counts from the accept, waiting or not, and at most
 ``MAX_WAITING`` sockets wait (the oldest is closed first); beyond that the
 kernel's listen backlog holds new connections.
 """

@@ -23,11 +23,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
-from allied_c2.web.guards import DATABASE_AWAY
+from allied_c2.web.guards import DATABASE_AWAY, DATABASE_RETRY_AFTER_S
 
 # Refusals are logged on the rate-limited connection logger (logs.py), with the peer.
 log = logging.getLogger("allied_c2.connection")
-RETRY_AFTER_S = 5
 
 
 def install(app: FastAPI) -> None:
@@ -46,5 +45,5 @@ async def _database_away(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": DATABASE_AWAY},
         status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_S)},
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
     )

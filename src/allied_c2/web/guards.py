@@ -35,6 +35,8 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The words of server/decisions.py's DATABASE_UNAVAILABLE (not imported: the web
 # guard does not load the alliance services).
 DATABASE_AWAY = "the database is unavailable: nothing was stored; try again later"
+# When to try again after such a 503 (RFC 9110 §10.2.3): the writer retries every few seconds.
+DATABASE_RETRY_AFTER_S = 5
 # POST routes that compute an answer and change nothing: they need no audit entry,
 # so a failing audit log must not take them away (the page's banner uses the first).
 READ_ONLY_POSTS = frozenset({"/api/v1/markings/rollup"})
@@ -118,7 +120,7 @@ class RequestGuard:
             if not self.runtime.writer.available:
                 # The audit log lives in the database: say what is really away, and
                 # when to try again (docs/reliability.md).
-                await _refuse(send, 503, DATABASE_AWAY, retry_after=5)
+                await _refuse(send, 503, DATABASE_AWAY, retry_after=DATABASE_RETRY_AFTER_S)
                 return
             await _refuse(send, 503, "the audit log cannot be written: refusing to act unaudited")
             return

@@ -16,14 +16,15 @@ from allied_c2.security.markings import Marking
 from allied_c2.server.decisions import DATABASE_UNAVAILABLE
 from allied_c2.server.request_rules import DecisionError
 from allied_c2.web.auth import CurrentPrincipal, runtime_of
+from allied_c2.web.guards import DATABASE_RETRY_AFTER_S
 from allied_c2.web.items import banner_of
 
 if TYPE_CHECKING:
     from allied_c2.server.decisions import DecisionService
 
 router = APIRouter(prefix="/api/v1")
-# A 503 for a database that is away says when to try again (RFC 9110 §10.2.3).
-RETRY_AFTER = {"Retry-After": "5"}
+# A 503 for a database that is away says when to try again (web/guards.py).
+RETRY_AFTER = {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
 
 
 def decisions_of(request: Request) -> DecisionService:
