@@ -36,7 +36,7 @@ from typing import Any
 from bench.events import LATENCY_UID, latency_pli
 from bench.loadgen import percentile
 from bench.report import Target
-from bench.target import ROOT
+from bench.target import LOADGEN_CORE, ROOT, SERVER_CORE
 
 CLI = [sys.executable, "-m", "allied_c2"]
 SENDERS, RATE, RECEIVERS, DURATION_S, WARMUP_S = 20, 10.0, 20, 10.0, 2.0
@@ -108,7 +108,17 @@ def _start(data: Path, extra: list[str]) -> tuple[subprocess.Popen[bytes], dict[
     argv = [*CLI, "serve", "--data-dir", str(data), "--cot-tcp", "127.0.0.1:0"]
     argv += ["--cot-tls", "off", "--http", "off", *extra]
     log = (data / "server.log").open("wb")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    # `make bench` pins itself (the load generator) to one core; a server must not
+    # inherit that, or every node would share the generator's core. The nodes get the
+    # server core, as the single process does, so both runs have the same core budget.
+    pinned = os.sched_getaffinity(0) == {LOADGEN_CORE}
+    proc = subprocess.Popen(
+        argv,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        preexec_fn=(lambda: os.sched_setaffinity(0, {SERVER_CORE})) if pinned else None,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -221,6 +231,7 @@ async def measure(out: Path, senders: int = SENDERS, receivers: int = RECEIVERS)
     if problem is not None:
         return {"skipped": problem}
     results: dict[str, Any] = {
+        "nodes_pinned_to_server_core": os.sched_getaffinity(0) == {LOADGEN_CORE},
         "senders": senders,
         "rate_per_sender": RATE,
         "receivers": receivers,
@@ -274,40 +285,60 @@ def _figure(*path: str) -> Any:
     return get
 
 
-# The rows `make bench` prints (bench/run.py adds them to bench/report.py's targets).
+MEDIUM = (50, 50)  # 50 senders x 10/s -> 50 receivers: 25,000 deliveries/s, as `medium`
+LIGHT = (SENDERS, RECEIVERS)  # 4,000 deliveries/s: where the per-event costs show most
+
+
+def _rows(scenario: str, load: str, judged: bool) -> tuple[Target, ...]:
+    return (
+        Target(
+            f"{scenario}_cpu_ratio",
+            f"cluster ({load}): server CPU per delivery, 2 nodes / 1 node",
+            "≤ 1.3" if judged else "",
+            scenario,
+            _figure("cpu_per_delivery_two_nodes_vs_one_node"),
+            (lambda v, r: v <= 1.3) if judged else None,
+        ),
+        Target(
+            f"{scenario}_cpu_ratio_standalone",
+            f"cluster ({load}): server CPU per delivery, 2 nodes / single process",
+            "",
+            scenario,
+            _figure("cpu_per_delivery_two_nodes_vs_standalone"),
+            None,
+        ),
+        Target(
+            f"{scenario}_cross_node_p99_ms",
+            f"cluster ({load}): client → client on another node p99 (ms)",
+            "≤ 5" if judged else "",
+            scenario,
+            _figure("two_nodes", "cross_node_latency_ms", "p99"),
+            (lambda v, r: v <= 5.0) if judged else None,
+        ),
+        Target(
+            f"{scenario}_same_node_p99_ms",
+            f"cluster ({load}): client → client on the same node p99 (ms), 2 nodes",
+            "",
+            scenario,
+            _figure("two_nodes", "same_node_latency_ms", "p99"),
+            None,
+        ),
+        Target(
+            f"{scenario}_single_p99_ms",
+            f"cluster ({load}): client → client p99 (ms), single process (the reference)",
+            "",
+            scenario,
+            _figure("standalone", "same_node_latency_ms", "p99"),
+            None,
+        ),
+    )
+
+
+# The rows `make bench` prints (bench/run.py adds them to bench/report.py's targets):
+# issue 13 judges them at medium load; the lighter load is shown beside.
 TARGETS: tuple[Target, ...] = (
-    Target(
-        "cluster_cpu_ratio",
-        "cluster: server CPU per delivery, 2 nodes / 1 node (same load)",
-        "≤ 1.3",
-        "cluster",
-        _figure("cpu_per_delivery_two_nodes_vs_one_node"),
-        lambda v, r: v <= 1.3,
-    ),
-    Target(
-        "cluster_cpu_ratio_standalone",
-        "cluster: server CPU per delivery, 2 nodes / single process (no cluster)",
-        "",
-        "cluster",
-        _figure("cpu_per_delivery_two_nodes_vs_standalone"),
-        None,
-    ),
-    Target(
-        "cluster_cross_node_p99_ms",
-        "cluster: client → client on another node p99 (ms), via JetStream",
-        "≤ 5",
-        "cluster",
-        _figure("two_nodes", "cross_node_latency_ms", "p99"),
-        lambda v, r: v <= 5.0,
-    ),
-    Target(
-        "cluster_same_node_p99_ms",
-        "cluster: client → client on the same node p99 (ms), 2 nodes",
-        "",
-        "cluster",
-        _figure("two_nodes", "same_node_latency_ms", "p99"),
-        None,
-    ),
+    *_rows("cluster", "medium, 25,000/s", True),
+    *_rows("cluster_light", "4,000/s", False),
 )
 
 

@@ -261,16 +261,24 @@ def build_runtime(
     runtime_ref.append(runtime)
     if cluster is not None:
         from allied_c2.cluster.node import ClusterNode
+        from allied_c2.cluster.scope import ScopeError
 
-        runtime.cluster = ClusterNode(
-            cluster,
-            hub,
-            engine,
-            fallback=history,  # what the stream never acknowledged is stored here
-            max_event_bytes=config.max_event_bytes,
-            flush_interval=config.store_flush_interval,
-            clients=lambda: len(service.connections),
-        )
+        try:
+            runtime.cluster = ClusterNode(
+                cluster,
+                hub,
+                engine,
+                fallback=history,  # what the stream never acknowledged is stored here
+                max_event_bytes=config.max_event_bytes,
+                flush_interval=config.store_flush_interval,
+                clients=lambda: len(service.connections),
+            )
+        except ScopeError as exc:
+            raise ConfigError(str(exc)) from None
+        scope = runtime.cluster.bus.scope
+        if not scope.whole:  # a node that carries part of the stream serves only those
+            policy = hub.policy
+            directory.admits = lambda principal: scope.admits(principal, policy)
     _build_alliance(runtime, engine, clock)
     if runtime.cluster is not None:
         runtime.cluster.share_alliance(runtime.decisions, runtime.readiness)

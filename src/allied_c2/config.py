@@ -224,6 +224,7 @@ class Config:
     cluster_ca: Path | None = None
     cluster_cert: Path | None = None
     cluster_key: Path | None = None
+    cluster_serves: str | None = None  # NATIONS[:LEVEL]: the part of the stream carried
     # `serve --workers N` (docs/scaling.md): every worker binds the same listeners with
     # SO_REUSEPORT, and only the first writes endpoints.json.
     reuse_port: bool = False

@@ -79,10 +79,18 @@ async def test_clients_on_two_nodes_see_each_other_live_and_in_catch_up(cluster:
     assert counts.get("alpha-uid") == 1 and counts.get("bravo-uid") == 1, counts
     # Operations: the nodes, from any node (admins only), the CLI and /metrics.
     token = cluster.token("ROOT")
-    shown = two.get_json("/api/v1/cluster", token)
+    # A lease can be between holders for a moment (docs/scaling.md: ~2 s when a
+    # holder's check is slow on a loaded machine), and owners come from heartbeats.
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        shown = two.get_json("/api/v1/cluster", token)
+        owners = (shown["deadline_owner"], shown["history_owner"])
+        if all(owner in {"n1", "n2"} for owner in owners):
+            break
+        assert asyncio.get_running_loop().time() < deadline, shown
+        await asyncio.sleep(0.5)
     assert {n["node"] for n in shown["nodes"] if n["alive"]} == {"n1", "n2"}
-    assert shown["node"] == "n2" and shown["deadline_owner"] in {"n1", "n2"}
-    assert shown["history_owner"] in {"n1", "n2"}
+    assert shown["node"] == "n2"
     with pytest.raises(urllib.error.HTTPError) as refused:
         two.get_json("/api/v1/cluster", None)
     assert refused.value.code == 401

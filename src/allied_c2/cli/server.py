@@ -90,6 +90,7 @@ def cluster_settings(
     ca: Path | None,
     cert: Path | None,
     key: Path | None,
+    serves: str | None = None,
 ) -> ClusterSettings | None:
     """The ``--cluster`` flags as settings, each falling back to the config file's key of
     the same name (None: a single-process server)."""
@@ -104,6 +105,7 @@ def cluster_settings(
     ca = ca if ca is not None else config.cluster_ca
     cert = cert if cert is not None else config.cluster_cert
     key = key if key is not None else config.cluster_key
+    serves = serves if serves is not None else config.cluster_serves
     from allied_c2.cluster.settings import (
         ClusterSettings,
         ClusterSettingsError,
@@ -123,6 +125,7 @@ def cluster_settings(
             tls_ca=ca,
             tls_cert=cert,
             tls_key=key,
+            serves=serves,
         )
     except ClusterSettingsError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -239,6 +242,13 @@ def register(app: typer.Typer) -> None:
         cluster_key: Annotated[
             Path | None, typer.Option(help="Its private key", exists=True, dir_okay=False)
         ] = None,
+        cluster_serves: Annotated[
+            str | None,
+            typer.Option(
+                help="Carry only what principals of these nations, cleared up to LEVEL, may "
+                "see, and serve only them: NATIONS[:LEVEL], e.g. PHL:SECRET (default: all)"
+            ),
+        ] = None,
         workers: Annotated[
             int,
             typer.Option(
@@ -277,6 +287,7 @@ def register(app: typer.Typer) -> None:
             cluster_ca,
             cluster_cert,
             cluster_key,
+            cluster_serves,
         )
         if workers > 1:
             if settings is None:

@@ -33,6 +33,8 @@ from nats.js import api
 from nats.js.errors import NotFoundError
 
 from allied_c2.cluster.publisher import BusStats, Outgoing, Publisher
+from allied_c2.cluster.scope import NodeScope
+from allied_c2.cluster.seen import SeenWindow
 from allied_c2.cluster.settings import ClusterJoinError, ClusterSettings
 from allied_c2.cluster.wire import (
     WireError,
@@ -51,8 +53,10 @@ from allied_c2.server.peers import Accepted, HistorySink
 
 log = logging.getLogger("allied_c2.cluster")
 
-_MAX_ATTEMPTS = 5
 _DEDUPE_WINDOW = 120.0  # seconds JetStream remembers message ids (retries inside it are free)
+# A repair replays from this long before the last live event: covers the NATS server's
+# clock being behind this node's (NTP keeps hosts well inside it) and what was in flight.
+REPAIR_MARGIN_S = 5.0
 
 
 def utcnow() -> datetime:
@@ -75,7 +79,6 @@ class ClusterBus:
         self.boot = secrets.token_hex(6)
         self._own = own_prefix(self.node_id, self.boot)
         self.stats = BusStats()
-        self.applied_seq = 0  # the newest stream sequence this node has applied
         self.stream_seq = 0  # the stream's newest sequence when last asked
         self._fallback = fallback
         self._max_event_bytes = max_event_bytes
@@ -83,7 +86,10 @@ class ClusterBus:
         self._nc: Any = None
         self._refused: Exception | None = None
         self._js: Any = None
-        self._sub: Any = None
+        self._subs: list[Any] = []  # the live subscriptions, one per subject carried
+        self._seen = SeenWindow()
+        self._last_live = clock()  # when the newest live event arrived (repairs start there)
+        self._replay_pending = 0
         self.publisher = Publisher(
             lambda: self._js,
             lambda: self.connected,
@@ -97,6 +103,9 @@ class ClusterBus:
         self._ready = asyncio.Event()  # set once the replay is done: live from then on
         self._tasks: list[asyncio.Task[None]] = []
         self._markings: dict[tuple[str, str | None], Marking] = {}
+        # What this node carries (--cluster-serves): its subjects, and whom it serves.
+        self.scope = NodeScope.parse(settings.serves, hub.policy)
+        self.subjects = self.scope.subjects(settings.prefix, hub.policy)
         hub.add_outlet(self.outlet)
 
     # -- lifecycle ------------------------------------------------------------------
@@ -107,7 +116,13 @@ class ClusterBus:
 
     @property
     def lag(self) -> int:
-        return max(0, self.stream_seq - self.applied_seq)
+        """Stream messages that reached this node and are not applied yet: waiting in
+        the live subscriptions, or still to come in a replay."""
+        waiting = 0
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                waiting += int(sub.pending_msgs)
+        return waiting + self._replay_pending
 
     @property
     def unacked(self) -> int:
@@ -124,6 +139,9 @@ class ClusterBus:
                 name=f"allied-c2 {self.node_id}",
                 connect_timeout=5,
                 max_reconnect_attempts=-1,  # a NATS restart must not end the membership
+                # This node's own publishes are not sent back to it (it relayed them at
+                # once): no echo saves reading every one of them again.
+                no_echo=True,
                 reconnect_time_wait=0.5,
                 error_cb=self._error,
                 disconnected_cb=self._disconnected,
@@ -163,11 +181,12 @@ class ClusterBus:
         self._tasks = self.publisher.tasks()
         self._started = True
         log.info(
-            "cluster node %s (run %s) joined stream %s at sequence %d",
+            "cluster node %s (run %s) joined stream %s (at sequence %d), live on %s",
             self.node_id,
             self.boot,
             self.settings.stream,
-            self.applied_seq,
+            self.stream_seq,
+            ", ".join(self.subjects),
         )
 
     async def ensure_stream(self) -> None:
@@ -192,55 +211,73 @@ class ClusterBus:
         self.stream_seq = int(info.state.last_seq)
 
     async def _subscribe(self) -> None:
-        """Replay the stream from ``replay_seconds`` ago into the hub, then go live.
+        """Go live, then replay the stream from ``replay_seconds`` ago into the hub.
 
-        The replay reads by start time with a consumer of its own; the live consumer
-        then starts at the next sequence. (An ordered consumer that NATS had to
-        recreate, after a NATS restart, restarts from a sequence; created by start
-        time it would be refused.)
+        Live events come on core NATS subscriptions to this node's subjects, straight
+        from the publisher through the NATS server (the stream stores the same
+        publish beside them): no consumer state, no flow control, and NATS delivers a
+        publisher's messages to one connection in the order they were sent. The
+        subscriptions come first so that nothing falls between the replay and live;
+        the seen window drops what both bring.
         """
-        subject = events_subject(self.settings.prefix)
-        since = self._clock() - timedelta(seconds=self.settings.replay_seconds)
-        replay = await self._js.subscribe(
-            subject,
-            stream=self.settings.stream,
-            ordered_consumer=True,
-            config=api.ConsumerConfig(
-                deliver_policy=api.DeliverPolicy.BY_START_TIME, opt_start_time=since
-            ),
-            pending_msgs_limit=-1,
-            pending_bytes_limit=256 << 20,
-        )
-        deadline = time.monotonic() + 30.0
-        try:
-            info = await replay.consumer_info()
-            pending = int(info.num_pending or 0)
-            while pending and time.monotonic() < deadline:
-                msg = await replay.next_msg(timeout=5.0)
-                await self._on_message(msg)
-                pending = int(msg.metadata.num_pending)
-        except TimeoutError:
-            log.warning(
-                "cluster replay stopped at sequence %d (no message in 5 s)", self.applied_seq
+        for subject in self.subjects:
+            self._subs.append(
+                await self._nc.subscribe(
+                    subject,
+                    cb=self._on_live,
+                    pending_msgs_limit=-1,  # bounded by bytes, below; NATS cuts a slow reader
+                    pending_bytes_limit=256 << 20,
+                )
             )
-        finally:
-            with contextlib.suppress(Exception):
-                await replay.unsubscribe()
+        since = self._clock() - timedelta(seconds=self.settings.replay_seconds)
+        await self._replay(since)
         self._ready.set()
-        self._sub = await self._js.subscribe(
-            subject,
-            cb=self._on_message,
-            stream=self.settings.stream,
-            ordered_consumer=True,
-            idle_heartbeat=2.0,
-            config=api.ConsumerConfig(
-                deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
-                # After the replay; with nothing replayed, after what was there at start.
-                opt_start_seq=(self.applied_seq or self.stream_seq) + 1,
-            ),
-            pending_msgs_limit=-1,
-            pending_bytes_limit=256 << 20,
-        )
+
+    async def _replay(self, since: datetime) -> None:
+        """Apply what the stream holds from ``since`` on (a consumer by start time per
+        live subject; copies of what was applied already are dropped)."""
+        for subject in self.subjects:
+            replay = await self._js.subscribe(
+                subject,
+                stream=self.settings.stream,
+                ordered_consumer=True,
+                config=api.ConsumerConfig(
+                    deliver_policy=api.DeliverPolicy.BY_START_TIME, opt_start_time=since
+                ),
+                pending_msgs_limit=-1,
+                pending_bytes_limit=256 << 20,
+            )
+            deadline = time.monotonic() + 30.0
+            try:
+                info = await replay.consumer_info()
+                # num_pending counts only what the server has not pushed yet: by the
+                # time this answer comes, all of it may be waiting here already. So
+                # "nothing to replay" is nothing pending and nothing delivered, and
+                # otherwise messages are read until one says none is left after it.
+                delivered = int(getattr(info.delivered, "consumer_seq", 0) or 0)
+                self._replay_pending = int(info.num_pending or 0) + delivered
+                while self._replay_pending and time.monotonic() < deadline:
+                    msg = await replay.next_msg(timeout=5.0)
+                    self.stats.replayed += 1
+                    self._apply(msg.data, f"stream {msg.metadata.sequence.stream}")
+                    self._replay_pending = int(msg.metadata.num_pending)
+            except TimeoutError:
+                log.warning("cluster replay of %s stopped (no message in 5 s)", subject)
+            finally:
+                self._replay_pending = 0
+                with contextlib.suppress(Exception):
+                    await replay.unsubscribe()
+
+    async def _repair(self) -> None:
+        """After a NATS reconnect: replay from just before the last live event, which
+        covers whatever the subscriptions missed while the connection was down."""
+        since = self._last_live - timedelta(seconds=REPAIR_MARGIN_S)
+        try:
+            await self._replay(since)
+            self.stats.repairs += 1
+            log.info("cluster: replayed the stream from %s after the reconnect", since)
+        except Exception as exc:  # NATS away again: the next reconnect repairs
+            log.warning("cluster: replay after the reconnect failed: %s", exc)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Publish what is queued (up to ``grace`` seconds), store the rest locally, leave."""
@@ -281,6 +318,7 @@ class ClusterBus:
             accepted.origin,
             accepted.sender,
             accepted.at,
+            serial=self._serial,
             server_made=accepted.origin == SERVER_ORIGIN,
         )
         subject = subject_for(self.settings.prefix, accepted.marking)
@@ -292,29 +330,35 @@ class ClusterBus:
 
     # -- in: other nodes' events ----------------------------------------------------------
 
-    async def _on_message(self, msg: Any) -> None:
+    async def _on_live(self, msg: Any) -> None:
         self.stats.received += 1
-        try:
-            meta = msg.metadata
-            seq = int(meta.sequence.stream)
-            if seq > self.applied_seq:
-                self.applied_seq = seq
-            if seq > self.stream_seq:
-                self.stream_seq = seq
-        except Exception:  # no JetStream metadata: not one of the stream's messages
-            self.stats.refused += 1
-            return
-        data = msg.data
+        self._apply(msg.data, "live")
+
+    def _apply(self, data: bytes, where: str) -> None:
+        """One stream message: this run's own are skipped unparsed, a copy of one
+        applied already is dropped, another node's event goes to the hub."""
         if data.startswith(self._own):
             return  # this run's own event, already relayed here
         try:
             envelope = decode(data, history=False)
-            event = parse_xml(envelope.xml, max_bytes=self._max_event_bytes)
-        except (WireError, CotError) as exc:
+        except WireError as exc:
             self.stats.refused += 1
-            log.warning("stream message %d not usable: %s", seq, exc)
+            log.warning("cluster message (%s) not usable: %s", where, exc)
+            return
+        if envelope.serial and not self._seen.first(
+            (envelope.boot, envelope.serial), envelope.at.timestamp()
+        ):
+            self.stats.copies += 1
+            return
+        try:
+            event = parse_xml(envelope.xml, max_bytes=self._max_event_bytes)
+        except CotError as exc:
+            self.stats.refused += 1
+            log.warning("cluster message (%s) not usable: %s", where, exc)
             return
         now = self._clock()
+        if where == "live":
+            self._last_live = now
         self._injecting = True
         try:
             if envelope.server_made:
@@ -375,3 +419,5 @@ class ClusterBus:
 
     async def _reconnected(self) -> None:
         log.info("NATS connection back")
+        if self._started:
+            self._tasks.append(asyncio.create_task(self._repair(), name="cluster-repair"))

@@ -43,6 +43,10 @@ class ClusterCollector(Collector):
             ),
             ("injected", "Other nodes' events relayed here", stats.injected),
             ("refused", "Unusable stream messages", stats.refused),
+            ("received", "Stream messages received live", stats.received),
+            ("replayed", "Stream messages read by a replay (start, reconnect)", stats.replayed),
+            ("copies", "Events dropped as applied already", stats.copies),
+            ("repairs", "Replays after a NATS reconnect", stats.repairs),
         ):
             counter = CounterMetricFamily(f"allied_c2_cluster_{name}", help_text, labels=["node"])
             counter.add_metric(label, value)

@@ -70,10 +70,17 @@ class ClusterNode:
     async def start(self) -> None:
         """Join: replay the recent stream into the picture, then write history and beat."""
         await self.bus.start()
-        self.history = HistoryWriter(
-            self.settings, self.engine, self.bus.jetstream, flush_interval=self._flush_interval
-        )
-        self.history.start()
+        if self.bus.scope.whole:
+            self.history = HistoryWriter(
+                self.settings, self.engine, self.bus.jetstream, flush_interval=self._flush_interval
+            )
+            self.history.start()
+        else:  # history needs the whole stream: a node carrying part of it never writes it
+            log.info(
+                "node %s carries %s: history is left to the others",
+                self.node_id,
+                self.bus.scope.describe(),
+            )
         if self.state is not None:
             await self.state.start()
         await self._beat()
@@ -109,13 +116,18 @@ class ClusterNode:
             "connected": self.bus.connected,
             "clients": self._clients(),
             "lag": self.bus.lag,
-            "applied_seq": self.bus.applied_seq,
+            "stream_seq": self.bus.stream_seq,
+            "carries": self.bus.scope.describe(),
             "unacked": self.bus.unacked,
             "roles": self.roles(),
             "published": stats.published,
             "acked": stats.acked,
             "stored_locally": stats.stored_locally,
             "injected": stats.injected,
+            "received": stats.received,
+            "replayed": stats.replayed,
+            "copies": stats.copies,
+            "repairs": stats.repairs,
         }
 
     async def _beat(self) -> None:

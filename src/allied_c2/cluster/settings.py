@@ -45,6 +45,7 @@ class ClusterSettings:
     replay_seconds: float = 60.0  # stream replayed into the picture at start
     stream_max_age: float = 86400.0  # how long the stream keeps events (seconds)
     publish_timeout: float = 2.0  # past this an unacknowledged event is stored locally
+    serves: str | None = None  # --cluster-serves NATIONS[:LEVEL] (cluster/scope.py); None: all
 
     def __post_init__(self) -> None:
         if not self.servers:

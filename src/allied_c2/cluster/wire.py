@@ -31,7 +31,7 @@ class WireError(ValueError):
     """A stream message that is not one of ours (or of a newer format)."""
 
 
-def _token(text: str) -> str:
+def token(text: str) -> str:
     """A NATS subject token: no dots, wildcards or spaces."""
     cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
     return cleaned or "_"
@@ -40,7 +40,7 @@ def _token(text: str) -> str:
 def scope_of(marking: Marking) -> str:
     """The marking's releasability class: who could possibly receive it."""
     if "NOFORN" in marking.dissem:
-        return f"noforn.{_token(marking.originator or 'none')}"
+        return f"noforn.{token(marking.originator or 'none')}"
     if marking.rel_to_expanded or marking.rel_to:
         return "rel"
     if marking.dissem or marking.sci or marking.sap or marking.cois or marking.controlled:
@@ -76,6 +76,8 @@ class Envelope:
     # Made by the accepting server itself (Hub.publish: a request marker), not sent by
     # a client: relayed as such, with the marking the server gave it.
     server_made: bool = False
+    # Its number in the accepting run (0: not numbered); (boot, serial) names it.
+    serial: int = 0
 
 
 def _principal_json(principal: Principal) -> dict[str, Any]:
@@ -134,13 +136,16 @@ def encode(
     sender: Principal,
     at: datetime,
     *,
+    serial: int = 0,
     server_made: bool = False,
 ) -> bytes:
-    """The message for one accepted event."""
+    """The message for one accepted event (``serial``: its number in this run, as in
+    its ``Nats-Msg-Id``, so a receiver can tell a copy)."""
     head: dict[str, Any] = {
         "v": FORMAT,
         "node": node,
         "boot": boot,
+        "n": serial,
         "s": _principal_json(sender),
         "at": at.isoformat(),
         "b": marking.banner(),
@@ -216,6 +221,7 @@ def decode(data: bytes, *, history: bool = True) -> Envelope:
             xml=xml,
             fields=_fields(json.loads(row)) if history else (),
             server_made=bool(head.get("pub")),
+            serial=int(head.get("n") or 0),
         )
     except WireError:
         raise

@@ -51,6 +51,9 @@ class Directory:
         self._by_token: dict[str, tuple[float, Principal | None]] = {}
         self._revision = -1
         self._next_expiry: float | None = None  # epoch seconds of the next token expiry
+        # Why this server does not serve a principal, or None (a cluster node that
+        # carries part of the stream: cluster/scope.py); such a principal is unknown here.
+        self.admits: Callable[[Principal], str | None] = lambda principal: None
 
     @staticmethod
     def fingerprint(der: bytes) -> str:
@@ -60,7 +63,8 @@ class Directory:
         if self.source is None:
             return None
         if fingerprint not in self._by_fingerprint:
-            self._by_fingerprint[fingerprint] = self.source.by_fingerprint(fingerprint)
+            found = self.source.by_fingerprint(fingerprint)
+            self._by_fingerprint[fingerprint] = self._served(found)
         return self._by_fingerprint[fingerprint]
 
     def by_token(self, token: str) -> Principal | None:
@@ -70,11 +74,21 @@ class Directory:
         now = time.monotonic()
         if cached is not None and now - cached[0] < _TOKEN_TTL:
             return cached[1]
-        principal = self.source.by_token(token)
+        principal = self._served(self.source.by_token(token))
         if len(self._by_token) > 10_000:
             self._by_token.clear()  # bounded: unknown tokens could otherwise fill it
         self._by_token[token] = (now, principal)
         return principal
+
+    def _served(self, principal: Principal | None) -> Principal | None:
+        if principal is None:
+            return None
+        reason = self.admits(principal)
+        if reason is None:
+            return principal
+        # Once per lookup: certificates are cached until a change, tokens for seconds.
+        log.warning("principal %s refused: %s", principal.callsign, reason)
+        return None
 
     def refresh(self) -> bool:
         """Re-read the store if its revision moved or a token expired since the last
