@@ -138,10 +138,14 @@ def tls_context_for(config: Config) -> ssl.SSLContext:
     A first start creates the server's CA, as `ca init` would: its key encrypted
     when ALLIED_C2_CA_PASSPHRASE is set. The server never loads the CA key itself.
     """
-    from allied_c2.pki.authority import CA_PASSPHRASE_ENV, PkiPaths, init_ca
+    from allied_c2.pki.paths import CA_PASSPHRASE_ENV, PkiPaths
     from allied_c2.pki.tls import server_ssl_context
 
     if not PkiPaths.under(config.data_dir).ca_exists():
+        # Only a first start makes keys: pki.authority loads `cryptography` (with PyJWT
+        # about 9 MB resident, docs/benchmarks.md), which a start with a CA never needs.
+        from allied_c2.pki.authority import init_ca
+
         passphrase = os.environ.get(CA_PASSPHRASE_ENV)
         paths = init_ca(config.data_dir, passphrase=passphrase.encode() if passphrase else None)
         log.info("created the server CA and certificate in %s", paths.directory)

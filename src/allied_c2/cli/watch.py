@@ -7,17 +7,17 @@ import json
 import ssl
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
 from allied_c2.cot.errors import CotError
 from allied_c2.cot.event import CotEvent
 from allied_c2.cot.framing import FramingError, StreamFramer, XmlFrame
 from allied_c2.cot.xmlcodec import parse_xml
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def _endpoint_from(data_dir: Path, name: str) -> tuple[str, int]:
@@ -31,6 +31,8 @@ def _endpoint_from(data_dir: Path, name: str) -> tuple[str, int]:
 
 
 def _table(items: dict[str, CotEvent], received: int, server: str) -> Table:
+    from rich.table import Table
+
     now = datetime.now(UTC)
     table = Table(title=f"allied-c2 picture from {server} — {len(items)} items, {received} events")
     for column in ("callsign", "uid", "type", "lat", "lon", "marking", "age s"):
@@ -57,6 +59,11 @@ async def _watch(host: str, port: int, tls: ssl.SSLContext | None, seconds: floa
     items: dict[str, CotEvent] = {}
     received = 0
     deadline = None if seconds is None else asyncio.get_running_loop().time() + seconds
+    # rich here, not at the top: `serve` registers this command too, and rich would
+    # stay resident in every server for a view it never shows (1.9 MB, docs/benchmarks.md).
+    from rich.console import Console
+    from rich.live import Live
+
     console = Console()
     with Live(
         _table(items, received, f"{host}:{port}"), console=console, refresh_per_second=2

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +21,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+# Re-exported: the names that need no cryptography live in pki/paths.py (memory: see there).
+from allied_c2.pki.paths import CA_PASSPHRASE_ENV as CA_PASSPHRASE_ENV
+from allied_c2.pki.paths import CALLSIGN as CALLSIGN
+from allied_c2.pki.paths import PkiError as PkiError
+from allied_c2.pki.paths import PkiPaths as PkiPaths
+
 KEY_SIZE = 2048
 CA_DAYS = 3650
 SERVER_DAYS = 825
@@ -29,45 +34,6 @@ CLIENT_DAYS = 730
 # Back-dated so a client whose clock runs a little behind still accepts them.
 CLOCK_SKEW = timedelta(minutes=5)
 ORGANISATION = "allied-c2"
-# Used as certificate CN and as file name: keep it to what every client and file system takes.
-CALLSIGN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-# Where the CA key's passphrase comes from when the key is encrypted (`ca init
-# --encrypt-key`); without it the CLI prompts on a terminal. The server itself never
-# needs the CA key: the TLS listeners use the server key, which stays unencrypted
-# so the server can start unattended.
-CA_PASSPHRASE_ENV = "ALLIED_C2_CA_PASSPHRASE"
-_ENCRYPTED_PEM = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
-
-
-class PkiError(RuntimeError):
-    """The PKI cannot do what was asked; the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class PkiPaths:
-    directory: Path
-    ca_cert: Path
-    ca_key: Path
-    server_cert: Path
-    server_key: Path
-
-    @classmethod
-    def under(cls, data_dir: Path) -> PkiPaths:
-        directory = data_dir / "pki"
-        return cls(
-            directory,
-            directory / "ca.pem",
-            directory / "ca.key",
-            directory / "server.pem",
-            directory / "server.key",
-        )
-
-    def ca_exists(self) -> bool:
-        return self.ca_cert.exists() and self.ca_key.exists()
-
-    def ca_key_encrypted(self) -> bool:
-        """Whether the CA key needs a passphrase (PKCS#8 ``ENCRYPTED PRIVATE KEY``)."""
-        return self.ca_key.exists() and _ENCRYPTED_PEM in self.ca_key.read_bytes()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,8 @@ import hashlib
 import ssl
 from pathlib import Path
 
-from allied_c2.pki.authority import PkiError, PkiPaths
+# Not pki.authority: the listeners need no `cryptography` (pki/paths.py).
+from allied_c2.pki.paths import PkiError, PkiPaths
 
 
 def certificate_fingerprint(der: bytes) -> str:

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import jwt
-
 from allied_c2.cot.addressing import PUBLIC, Addressing
 from allied_c2.cot.notices import (
     MISSION_CREATED,
@@ -44,6 +42,10 @@ from allied_c2.store.missions import HASH, UID, Change, MissionRecord, MissionSt
 
 SUBSCRIBER = "MISSION_SUBSCRIBER"
 TOKEN_ALGORITHM = "HS256"
+# PyJWT is imported where a mission token is made or read, not at the top: it imports
+# `cryptography` whatever the algorithm (HS256 needs none of it), together about 10 MB
+# resident that a server without mission subscriptions never uses (docs/benchmarks.md
+# "Where the memory is"). Once the first token is made or read it stays loaded.
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +264,8 @@ class MissionService:
             "principal": principal.callsign,
             "iat": int(now.timestamp()),
         }
+        import jwt  # first use: see TOKEN_ALGORITHM
+
         return jwt.encode(claims, self._key, algorithm=TOKEN_ALGORITHM)
 
     def unsubscribe(self, mission: MissionRecord, uid: str) -> bool:
@@ -270,6 +274,8 @@ class MissionService:
         return gone
 
     def token_claims(self, token: str) -> dict[str, object] | None:
+        import jwt  # first use: see TOKEN_ALGORITHM
+
         try:
             claims: dict[str, object] = jwt.decode(token, self._key, algorithms=[TOKEN_ALGORITHM])
         except jwt.PyJWTError:

@@ -16,7 +16,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from allied_c2.federation.identity import tak_fingerprint
 from allied_c2.security.audience import Reader
 from allied_c2.web.auth import CurrentPrincipal, runtime_of
 from allied_c2.web.health import require_admin
@@ -35,6 +34,10 @@ async def federation(request: Request, principal: CurrentPrincipal) -> dict[str,
     service = runtime_of(request).federation
     if service is None:
         return {"enabled": False, "links": []}
+    # Here, not at the top: federation.identity loads `cryptography` (with PyJWT about
+    # 9 MB resident, docs/benchmarks.md), and a server with federation has it loaded.
+    from allied_c2.federation.identity import tak_fingerprint
+
     links = []
     for member in service.members.values():
         link, record = member.link, member.record

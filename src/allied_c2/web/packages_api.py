@@ -16,18 +16,10 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from allied_c2.pki.authority import CALLSIGN, PkiError, PkiPaths, load_ca_certificate
-from allied_c2.pki.bundle import DEFAULT_P12_PASSWORD, client_p12, truststore_p12
-from allied_c2.pki.connection_package import (
-    STREAM_PORT,
-    PackageInput,
-    atak_package,
-    itak_package,
-)
+from allied_c2.pki.paths import CALLSIGN, PkiError, PkiPaths
 from allied_c2.security.display import marking_json
 from allied_c2.server.packages import PRIVATE_TOOL, PUBLIC_TOOL, TOOLS
 from allied_c2.web.auth import CurrentPrincipal, require_role, runtime_of
@@ -35,6 +27,9 @@ from allied_c2.web.items import banner_of
 from allied_c2.web.marti_sync import content, metadata_json, packages_of, store_upload
 
 router = APIRouter(prefix="/api/v1")
+# pki/connection_package.py's default (kept equal: tests/server/test_serve_imports.py);
+# that module and the bundles load `cryptography`, imported in connection_package() below.
+STREAM_PORT = 8089
 
 
 @router.get("/packages")
@@ -108,6 +103,15 @@ async def connection_package(
     itak: bool = False,
     port: int = STREAM_PORT,
 ) -> Response:
+    # Here, not at the top: the bundles and certificates load `cryptography` (with PyJWT
+    # about 9 MB resident, docs/benchmarks.md "Where the memory is"), which a server only
+    # needs once an admin asks for a package; from then on it stays loaded.
+    from cryptography.hazmat.primitives import hashes
+
+    from allied_c2.pki.authority import load_ca_certificate
+    from allied_c2.pki.bundle import DEFAULT_P12_PASSWORD, client_p12, truststore_p12
+    from allied_c2.pki.connection_package import PackageInput, atak_package, itak_package
+
     require_role(principal, "admin")
     runtime = runtime_of(request)
     if not CALLSIGN.match(callsign) or runtime.principals.get(callsign) is None:
